@@ -1,0 +1,108 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import type { Logger } from 'pino';
+import { resolvePaths } from './config/load.js';
+import { parseListenAddress, type Config } from './config/schema.js';
+import type { Services } from './http/context.js';
+import { createHttpServer } from './http/server.js';
+import { openSqliteStore } from './metadata/sqlite.js';
+import type { MetadataStore } from './metadata/store.js';
+import { BlobService } from './registry/blobs.js';
+import { ManifestService } from './registry/manifests.js';
+import { UploadService } from './registry/uploads.js';
+import type { StorageDriver } from './storage/driver.js';
+import { FilesystemDriver } from './storage/filesystem.js';
+
+/** A running registry: its HTTP server, storage driver, metadata store and background jobs. */
+export class Registry {
+  private purgeTimer: NodeJS.Timeout | undefined;
+  private stopping: Promise<void> | undefined;
+
+  private constructor(
+    readonly config: Config,
+    readonly services: Services,
+    readonly server: Server,
+    readonly log: Logger,
+  ) {}
+
+  /**
+   * Opens storage and metadata (applying migrations), starts the HTTP server on the configured
+   * address and the upload purge job. Resolves once the server is listening.
+   */
+  static async start(config: Config, log: Logger): Promise<Registry> {
+    const { storageRoot, sqlitePath } = resolvePaths(config);
+    const driver: StorageDriver = new FilesystemDriver(storageRoot);
+    const store: MetadataStore = openSqliteStore(sqlitePath);
+    await store.migrate();
+    await driver.ping();
+    const services: Services = {
+      config,
+      driver,
+      store,
+      blobs: new BlobService(driver, store),
+      uploads: new UploadService(driver, store, log),
+      manifests: new ManifestService(store),
+    };
+    const server = createHttpServer(services, log);
+    const registry = new Registry(config, services, server, log);
+    const address = parseListenAddress(config.listen);
+    if (!address) throw new Error(`invalid listen address ${config.listen}`);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(address.port, address.host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    registry.schedulePurge();
+    log.info({ address: registry.address(), storage: storageRoot, metadata: sqlitePath }, 'registry listening');
+    return registry;
+  }
+
+  /** Returns the bound address as HOST:PORT, with the real port when port 0 was configured. */
+  address(): string {
+    const info = this.server.address() as AddressInfo;
+    const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+    return `${host}:${info.port}`;
+  }
+
+  /**
+   * Stops accepting connections, lets requests in flight finish for up to the shutdown timeout,
+   * then closes the remaining connections and the database. Safe to call more than once.
+   */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearTimeout(this.purgeTimer);
+    const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // Keep-alive connections become idle once their request finishes; close them as they do.
+    const idleSweep = setInterval(() => this.server.closeIdleConnections(), 100);
+    this.server.closeIdleConnections();
+    const timeout = setTimeout(() => {
+      this.log.warn('shutdown timeout reached, closing open connections');
+      this.server.closeAllConnections();
+    }, this.config.shutdown.timeoutSeconds * 1000);
+    await closed;
+    clearInterval(idleSweep);
+    clearTimeout(timeout);
+    await this.services.store.close();
+    this.log.info('registry stopped');
+  }
+
+  private schedulePurge(): void {
+    const { expireAfterSeconds, purgeIntervalSeconds } = this.config.uploads;
+    const run = async (): Promise<void> => {
+      try {
+        const purged = await this.services.uploads.purgeStale(Date.now() - expireAfterSeconds * 1000);
+        if (purged > 0) this.log.info({ purged }, 'expired upload sessions purged');
+      } catch (error) {
+        this.log.error({ err: error }, 'failed to purge expired upload sessions');
+      }
+      if (!this.stopping) this.purgeTimer = setTimeout(() => void run(), purgeIntervalSeconds * 1000).unref();
+    };
+    this.purgeTimer = setTimeout(() => void run(), 1000).unref();
+  }
+}

@@ -1,0 +1,104 @@
+import { parseArgs } from 'node:util';
+import { stringify as toYaml } from 'yaml';
+import { Registry } from './app.js';
+import { ConfigError, configKeys, envName, loadConfig } from './config/load.js';
+import { createLogger } from './log.js';
+
+const usage = `Usage: berth <command> [options]
+
+Commands:
+  serve                  Run the registry (default: 0.0.0.0:5000, data under ./data)
+  config check FILE      Validate a configuration file and print the effective settings
+  config keys            List every configuration key with its environment variable
+
+Options of serve:
+  --config FILE          YAML configuration file
+  --listen HOST:PORT     Address to listen on (config key: listen)
+  --data-dir DIR         Directory for blobs, uploads and the database (config key: dataDir)
+  -h, --help             Show this help
+
+Every configuration key can also be set with an environment variable, BERTH_<KEY>,
+for example BERTH_LOG_LEVEL=debug. Precedence: flags, then environment, then file, then defaults.
+`;
+
+/** Runs the command line with `argv` (without node and script); resolves to the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  try {
+    switch (command) {
+      case 'serve':
+        return await serve(rest);
+      case 'config':
+        return configCommand(rest);
+      case undefined:
+      case '-h':
+      case '--help':
+      case 'help':
+        process.stdout.write(usage);
+        return command === undefined ? 2 : 0;
+      default:
+        process.stderr.write(`berth: unknown command "${command}"\n\n${usage}`);
+        return 2;
+    }
+  } catch (error) {
+    if (error instanceof ConfigError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`berth: ${(error as Error).message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+async function serve(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      config: { type: 'string' },
+      listen: { type: 'string' },
+      'data-dir': { type: 'string' },
+      help: { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const config = loadConfig({
+    file: values.config,
+    env: process.env,
+    overrides: { listen: values.listen, dataDir: values['data-dir'] },
+  });
+  const log = createLogger(config.log);
+  const registry = await Registry.start(config, log).catch((error: unknown) => {
+    log.fatal({ err: error }, 'failed to start registry');
+    throw error;
+  });
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, 'shutdown requested');
+      process.off('SIGTERM', onSignal);
+      process.off('SIGINT', onSignal);
+      void registry.stop().then(resolve);
+    };
+    process.on('SIGTERM', onSignal);
+    process.on('SIGINT', onSignal);
+  });
+  return 0;
+}
+
+function configCommand(args: string[]): number {
+  const [sub, file, ...extra] = args;
+  if (sub === 'keys') {
+    for (const key of configKeys()) process.stdout.write(`${key.padEnd(32)} ${envName(key)}\n`);
+    return 0;
+  }
+  if (sub !== 'check' || file === undefined || extra.length > 0) {
+    process.stderr.write('berth: usage: berth config check FILE | berth config keys\n');
+    return 2;
+  }
+  const config = loadConfig({ file, env: process.env });
+  process.stdout.write(`# ${file} is valid; effective configuration (file, then BERTH_* environment variables):\n`);
+  process.stdout.write(toYaml(config));
+  return 0;
+}

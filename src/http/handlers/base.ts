@@ -1,0 +1,40 @@
+import { validateName } from '../../oci/names.js';
+import { sendJson, type RequestContext } from '../context.js';
+
+/** Returns the validated repository name of a route with a `name` part; throws NAME_INVALID. */
+export function repositoryName(ctx: RequestContext): string {
+  const name = ctx.params.name ?? '';
+  validateName(name);
+  return name;
+}
+
+/** `GET /v2/`: tells clients this is a registry speaking the V2 API. */
+export function getBase(ctx: RequestContext): void {
+  sendJson(ctx, 200, {});
+}
+
+/** `GET /healthz`: the process is alive and serving HTTP. */
+export function getHealth(ctx: RequestContext): void {
+  sendJson(ctx, 200, { status: 'ok' });
+}
+
+/** `GET /readyz`: the storage driver and the metadata database both answer. 503 names the failing one. */
+export async function getReady(ctx: RequestContext): Promise<void> {
+  const { driver, store } = ctx.services;
+  const checks = await Promise.all([
+    check(`storage:${driver.name}`, () => driver.ping()),
+    check(`metadata:${store.name}`, () => store.ping()),
+  ]);
+  const ready = checks.every((entry) => entry.ok);
+  if (!ready) ctx.log.warn({ checks }, 'readiness check failed');
+  sendJson(ctx, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks });
+}
+
+async function check(component: string, probe: () => Promise<void>): Promise<{ component: string; ok: boolean; error?: string }> {
+  try {
+    await probe();
+    return { component, ok: true };
+  } catch (error) {
+    return { component, ok: false, error: (error as Error).message };
+  }
+}

@@ -1,0 +1,58 @@
+import type { Readable } from 'node:stream';
+
+/**
+ * The storage driver interface: a small, path-based, streaming store of byte objects.
+ *
+ * Paths are relative, slash-separated and never contain `..`; the registry layer decides the
+ * layout. Every driver passes the shared suite in `test/storage-driver-suite.ts`.
+ */
+export interface StorageDriver {
+  /** Driver name for logs and health reports, for example `filesystem`. */
+  readonly name: string;
+
+  /** Returns the size in bytes of the object at `path`; throws PathNotFoundError when it is missing. */
+  stat(path: string): Promise<{ size: number }>;
+
+  /**
+   * Streams the object at `path`, or `length` bytes of it starting at `offset`. Throws
+   * PathNotFoundError when it is missing. The range must lie inside the object.
+   */
+  read(path: string, range?: { offset: number; length: number }): Promise<Readable>;
+
+  /**
+   * Opens a writer that appends to the object at `path`, keeping its first `offset` bytes and
+   * discarding any bytes after them (left by an interrupted write). The object is created when
+   * `offset` is 0 and it does not exist; a shorter existing object throws PathNotFoundError.
+   */
+  writer(path: string, offset: number): Promise<StorageWriter>;
+
+  /**
+   * Moves `source` to `destination` atomically and durably, replacing the destination. Readers
+   * see either the old object or the whole new one, never a partial one.
+   */
+  move(source: string, destination: string): Promise<void>;
+
+  /** Deletes the object or the whole subtree at `path`; a missing path is not an error. */
+  delete(path: string): Promise<void>;
+
+  /** Lists the names of the direct children of `prefix`; an empty list when there are none. */
+  list(prefix: string): Promise<string[]>;
+
+  /** Checks that the backing store is reachable and writable; throws when it is not. */
+  ping(): Promise<void>;
+}
+
+/** An open append-only writer returned by {@link StorageDriver.writer}. */
+export interface StorageWriter {
+  /** Bytes in the object so far, including those written through this writer. */
+  readonly size: number;
+
+  /** Appends `chunk`. The promise resolves when the writer can take more data. */
+  write(chunk: Uint8Array): Promise<void>;
+
+  /** Flushes everything written to durable storage and closes the writer. */
+  commit(): Promise<void>;
+
+  /** Closes the writer and truncates the object back to the size it had when it was opened. */
+  cancel(): Promise<void>;
+}

@@ -1,0 +1,205 @@
+import { createReadStream } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { dirname, join, resolve, sep } from 'node:path';
+import { Readable } from 'node:stream';
+import { PathNotFoundError } from '../errors.js';
+import type { StorageDriver, StorageWriter } from './driver.js';
+
+/** Bytes a writer collects before it issues one write system call. */
+const writeBufferBytes = 4 * 1024 * 1024;
+
+/**
+ * Stores objects as files under a root directory. `move` is a rename followed by an fsync of the
+ * destination directory, so a completed object is durable and appears atomically.
+ */
+export class FilesystemDriver implements StorageDriver {
+  readonly name = 'filesystem';
+  readonly root: string;
+
+  constructor(root: string) {
+    this.root = resolve(root);
+  }
+
+  async stat(path: string): Promise<{ size: number }> {
+    try {
+      const info = await stat(this.fullPath(path));
+      if (!info.isFile()) throw new PathNotFoundError(path);
+      return { size: info.size };
+    } catch (error) {
+      throw mapMissing(error, path);
+    }
+  }
+
+  async read(path: string, range?: { offset: number; length: number }): Promise<Readable> {
+    const handle = await open(this.fullPath(path), 'r').catch((error: unknown) => {
+      throw mapMissing(error, path);
+    });
+    if (range && range.length === 0) {
+      await handle.close();
+      return Readable.from([]);
+    }
+    const options = range ? { start: range.offset, end: range.offset + range.length - 1 } : {};
+    return createReadStream('', { fd: handle.fd, autoClose: false, highWaterMark: 1024 * 1024, ...options }).once('close', () => {
+      void handle.close();
+    });
+  }
+
+  async writer(path: string, offset: number): Promise<StorageWriter> {
+    const file = this.fullPath(path);
+    await mkdir(dirname(file), { recursive: true });
+    let handle: FileHandle;
+    if (offset === 0) {
+      handle = await open(file, 'w');
+    } else {
+      handle = await open(file, 'r+').catch((error: unknown) => {
+        throw mapMissing(error, path);
+      });
+      const { size } = await handle.stat();
+      if (size < offset) {
+        await handle.close();
+        throw new PathNotFoundError(`${path} (holds ${size} bytes, expected at least ${offset})`);
+      }
+      if (size > offset) await handle.truncate(offset);
+    }
+    return new FileWriter(handle, offset);
+  }
+
+  async move(source: string, destination: string): Promise<void> {
+    const target = this.fullPath(destination);
+    await mkdir(dirname(target), { recursive: true });
+    try {
+      await rename(this.fullPath(source), target);
+    } catch (error) {
+      throw mapMissing(error, source);
+    }
+    await syncDirectory(dirname(target));
+  }
+
+  async delete(path: string): Promise<void> {
+    await rm(this.fullPath(path), { recursive: true, force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    try {
+      return (await readdir(this.fullPath(prefix))).sort();
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw error;
+    }
+  }
+
+  async ping(): Promise<void> {
+    await mkdir(this.root, { recursive: true });
+    const probe = join(this.root, '.ping');
+    await writeFile(probe, String(Date.now()));
+    await rm(probe, { force: true });
+  }
+
+  /** Resolves a driver path under the root, rejecting anything that would escape it. */
+  private fullPath(path: string): string {
+    if (path.split('/').some((part) => part === '..' || part === '.') || path.startsWith('/') || path.includes('\0')) {
+      throw new Error(`invalid storage path: ${path}`);
+    }
+    const full = resolve(this.root, ...path.split('/'));
+    if (full !== this.root && !full.startsWith(this.root + sep)) throw new Error(`invalid storage path: ${path}`);
+    return full;
+  }
+}
+
+/** Appends to an open file, collecting small chunks into larger writes. */
+class FileWriter implements StorageWriter {
+  private pending: Uint8Array[] = [];
+  private pendingBytes = 0;
+  private position: number;
+  private readonly startSize: number;
+  private closed = false;
+
+  constructor(
+    private readonly handle: FileHandle,
+    offset: number,
+  ) {
+    this.position = offset;
+    this.startSize = offset;
+  }
+
+  get size(): number {
+    return this.position + this.pendingBytes;
+  }
+
+  async write(chunk: Uint8Array): Promise<void> {
+    if (this.closed) throw new Error('write after the writer was closed');
+    this.pending.push(chunk);
+    this.pendingBytes += chunk.byteLength;
+    if (this.pendingBytes >= writeBufferBytes) await this.flush();
+  }
+
+  async commit(): Promise<void> {
+    await this.flush();
+    await this.handle.datasync();
+    await this.close();
+  }
+
+  async cancel(): Promise<void> {
+    if (this.closed) return;
+    this.pending = [];
+    this.pendingBytes = 0;
+    try {
+      await this.handle.truncate(this.startSize);
+    } finally {
+      await this.close();
+    }
+  }
+
+  private async flush(): Promise<void> {
+    if (this.pendingBytes === 0) return;
+    const buffers = this.pending;
+    const bytes = this.pendingBytes;
+    this.pending = [];
+    this.pendingBytes = 0;
+    let written = 0;
+    while (written < bytes) {
+      const result = await this.handle.writev(written === 0 ? buffers : remainder(buffers, written), this.position + written);
+      written += result.bytesWritten;
+    }
+    this.position += bytes;
+  }
+
+  private async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.handle.close();
+  }
+}
+
+/** Returns the buffers that remain after the first `skip` bytes, for a short writev. */
+function remainder(buffers: Uint8Array[], skip: number): Uint8Array[] {
+  const rest: Uint8Array[] = [];
+  let left = skip;
+  for (const buffer of buffers) {
+    if (left >= buffer.byteLength) {
+      left -= buffer.byteLength;
+      continue;
+    }
+    rest.push(left > 0 ? buffer.subarray(left) : buffer);
+    left = 0;
+  }
+  return rest;
+}
+
+async function syncDirectory(directory: string): Promise<void> {
+  const handle = await open(directory, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function isMissing(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function mapMissing(error: unknown, path: string): unknown {
+  return isMissing(error) ? new PathNotFoundError(path) : error;
+}

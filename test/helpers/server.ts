@@ -1,0 +1,44 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Registry } from '../../src/app.js';
+import { loadConfig } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+
+/** A registry running inside the test process on 127.0.0.1 with a temporary data directory. */
+export interface TestServer {
+  /** Base URL, for example `http://127.0.0.1:43121`. */
+  readonly url: string;
+  readonly dataDir: string;
+  readonly registry: Registry;
+  /** Stops the registry and deletes its data directory unless `keepData` is set. */
+  close(options?: { keepData?: boolean }): Promise<void>;
+}
+
+/**
+ * Starts a registry in this process on an ephemeral port. `overrides` sets configuration keys by
+ * dotted path (as strings, like environment variables); `dataDir` reuses an existing directory.
+ * Logs are discarded unless BERTH_TEST_LOG_LEVEL is set.
+ */
+export async function startTestServer(options: { overrides?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
+  const config = loadConfig({
+    overrides: {
+      listen: '127.0.0.1:0',
+      dataDir,
+      'log.level': process.env.BERTH_TEST_LOG_LEVEL ?? 'silent',
+      'log.format': 'json',
+      ...options.overrides,
+    },
+  });
+  const registry = await Registry.start(config, createLogger(config.log));
+  return {
+    url: `http://${registry.address()}`,
+    dataDir,
+    registry,
+    async close(closeOptions = {}) {
+      await registry.stop();
+      if (!closeOptions.keepData) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
