@@ -70,6 +70,8 @@ async function serve(args: string[]): Promise<number> {
     overrides: { listen: values.listen, dataDir: values['data-dir'] },
   });
   const log = createLogger(config.log);
+  // A stray rejection in one request must not take down every other request in flight.
+  process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
   const registry = await Registry.start(config, log).catch((error: unknown) => {
     log.fatal({ err: error }, 'failed to start registry');
     throw error;

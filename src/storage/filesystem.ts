@@ -1,4 +1,3 @@
-import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
 import { Readable } from 'node:stream';
@@ -39,9 +38,8 @@ export class FilesystemDriver implements StorageDriver {
       return Readable.from([]);
     }
     const options = range ? { start: range.offset, end: range.offset + range.length - 1 } : {};
-    return createReadStream('', { fd: handle.fd, autoClose: false, highWaterMark: 1024 * 1024, ...options }).once('close', () => {
-      void handle.close();
-    });
+    // The stream owns the handle and closes it when it ends, fails or is destroyed.
+    return handle.createReadStream({ highWaterMark: 1024 * 1024, ...options });
   }
 
   async writer(path: string, offset: number): Promise<StorageWriter> {

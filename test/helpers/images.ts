@@ -704,6 +704,7 @@ async function trimRootfs(rootfs: string): Promise<void> {
   }
   await rm(join(rootfs, 'etc', 'resolv.conf'), { force: true });
   await writeFile(join(rootfs, 'etc', 'hostname'), 'localhost\n');
+  await chmod(join(rootfs, 'etc', 'hostname'), 0o644);
 }
 
 /** Throws when a file system is mounted at or below `dir`, so that removing `dir` cannot reach into it. */

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -69,6 +69,9 @@ export async function startBerth(options: StartBerthOptions = {}): Promise<Berth
     } catch (error) {
       const portTaken = error instanceof StartupError && error.output.includes('EADDRINUSE');
       if (options.port !== undefined || !portTaken || attempt >= MAX_PORT_ATTEMPTS) {
+        if (options.dataDir === undefined) {
+          await rm(dataDir, { recursive: true, force: true });
+        }
         throw error;
       }
       attempt += 1;

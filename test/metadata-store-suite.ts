@@ -1,0 +1,212 @@
+import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
+import { after, before, describe, test } from 'node:test';
+import type { ManifestRecord, MetadataStore } from '../src/metadata/store.js';
+
+/** A store under test and how to dispose of everything it created. */
+export interface StoreFixture {
+  readonly store: MetadataStore;
+  cleanup(): Promise<void>;
+}
+
+function digest(seed: string): string {
+  return `sha256:${createHash('sha256').update(seed).digest('hex')}`;
+}
+
+function manifest(repository: string, seed: string, fields: Partial<ManifestRecord> = {}): ManifestRecord {
+  const content = Buffer.from(JSON.stringify({ schemaVersion: 2, seed }));
+  return {
+    repository,
+    digest: `sha256:${createHash('sha256').update(content).digest('hex')}`,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    content,
+    artifactType: null,
+    subject: null,
+    annotations: null,
+    createdAt: Date.now(),
+    ...fields,
+  };
+}
+
+/**
+ * The shared metadata-store suite: every store must pass it unchanged. `create` returns a
+ * migrated store on an empty database for the whole suite; each test uses its own repositories.
+ */
+export function runMetadataStoreSuite(name: string, create: () => Promise<StoreFixture>): void {
+  describe(`metadata store ${name}`, () => {
+    let fixture: StoreFixture;
+    let store: MetadataStore;
+    let counter = 0;
+    const repo = (): string => `suite/repo-${++counter}`;
+
+    before(async () => {
+      fixture = await create();
+      store = fixture.store;
+    });
+    after(async () => {
+      await fixture.cleanup();
+    });
+
+    test('migrate twice is harmless', async () => {
+      await store.migrate();
+      await store.ping();
+    });
+
+    test('blob record and link', async () => {
+      const repository = repo();
+      const blob = digest(`blob-${repository}`);
+      assert.equal(await store.getBlob(blob), undefined);
+      await store.putBlob(blob, 1234);
+      await store.putBlob(blob, 1234);
+      assert.deepEqual(await store.getBlob(blob), { size: 1234 });
+      assert.equal(await store.getLinkedBlob(repository, blob), undefined);
+      assert.equal(await store.repositoryExists(repository), false);
+      await store.linkBlob(repository, blob);
+      await store.linkBlob(repository, blob);
+      assert.deepEqual(await store.getLinkedBlob(repository, blob), { size: 1234 });
+      assert.equal(await store.repositoryExists(repository), true);
+      assert.equal(await store.findRepositoryWithBlob(blob), repository);
+      assert.deepEqual(await store.missingBlobs(repository, [blob, digest('other'), blob]), [digest('other')]);
+      assert.equal(await store.unlinkBlob(repository, blob), true);
+      assert.equal(await store.unlinkBlob(repository, blob), false);
+      assert.equal(await store.getLinkedBlob(repository, blob), undefined);
+      assert.deepEqual(await store.getBlob(blob), { size: 1234 });
+    });
+
+    test('blob size beyond 32 bits', async () => {
+      const blob = digest('huge');
+      await store.putBlob(blob, 12 * 1024 ** 3);
+      assert.deepEqual(await store.getBlob(blob), { size: 12 * 1024 ** 3 });
+    });
+
+    test('missing lists handle many digests', async () => {
+      const repository = repo();
+      const digests = Array.from({ length: 1200 }, (_, index) => digest(`many-${index}`));
+      for (const value of digests.slice(0, 600)) {
+        await store.putBlob(value, 1);
+        await store.linkBlob(repository, value);
+      }
+      const missing = await store.missingBlobs(repository, digests);
+      assert.equal(missing.length, 600);
+      assert.deepEqual(missing, digests.slice(600));
+    });
+
+    test('manifest stored with tag', async () => {
+      const repository = repo();
+      const record = manifest(repository, 'one', { annotations: { 'org.example': 'x' } });
+      await store.putManifest(record, { blobs: [digest('config')], manifests: [] }, 'v1');
+      const byDigest = await store.getManifest(repository, record.digest);
+      assert.ok(byDigest);
+      assert.deepEqual(byDigest.content, record.content);
+      assert.equal(byDigest.mediaType, record.mediaType);
+      assert.deepEqual(byDigest.annotations, { 'org.example': 'x' });
+      const byTag = await store.getManifestByTag(repository, 'v1');
+      assert.equal(byTag?.digest, record.digest);
+      assert.equal(await store.getManifestByTag(repository, 'v2'), undefined);
+      assert.deepEqual(await store.missingManifests(repository, [record.digest, digest('x')]), [digest('x')]);
+    });
+
+    test('tag moves to new manifest', async () => {
+      const repository = repo();
+      const first = manifest(repository, 'first');
+      const second = manifest(repository, 'second');
+      await store.putManifest(first, { blobs: [], manifests: [] }, 'latest');
+      await store.putManifest(second, { blobs: [], manifests: [] }, 'latest');
+      assert.equal((await store.getManifestByTag(repository, 'latest'))?.digest, second.digest);
+      assert.ok(await store.getManifest(repository, first.digest));
+      await store.putManifest(first, { blobs: [], manifests: [] }, 'latest');
+      assert.equal((await store.getManifestByTag(repository, 'latest'))?.digest, first.digest);
+    });
+
+    test('delete manifest removes its tags', async () => {
+      const repository = repo();
+      const record = manifest(repository, 'deleted');
+      const kept = manifest(repository, 'kept');
+      await store.putManifest(record, { blobs: [], manifests: [] }, 'a');
+      await store.putManifest(record, { blobs: [], manifests: [] }, 'b');
+      await store.putManifest(kept, { blobs: [], manifests: [] }, 'c');
+      assert.equal(await store.deleteManifest(repository, record.digest), true);
+      assert.equal(await store.deleteManifest(repository, record.digest), false);
+      assert.equal(await store.getManifest(repository, record.digest), undefined);
+      assert.deepEqual(await store.listTags(repository, { limit: 10 }), ['c']);
+    });
+
+    test('delete tag keeps manifest', async () => {
+      const repository = repo();
+      const record = manifest(repository, 'tagged');
+      await store.putManifest(record, { blobs: [], manifests: [] }, 'x');
+      assert.equal(await store.deleteTag(repository, 'x'), true);
+      assert.equal(await store.deleteTag(repository, 'x'), false);
+      assert.ok(await store.getManifest(repository, record.digest));
+      assert.deepEqual(await store.listTags(repository, { limit: 10 }), []);
+    });
+
+    test('tags page in ASCII order', async () => {
+      const repository = repo();
+      const record = manifest(repository, 'paged');
+      const tags = ['b', 'a', 'Z', '_x', '1.0', '1.10', '1.2', 'latest', 'A'];
+      for (const tag of tags) await store.putManifest(record, { blobs: [], manifests: [] }, tag);
+      const sorted = [...tags].sort();
+      assert.deepEqual(await store.listTags(repository, { limit: 100 }), sorted);
+      assert.deepEqual(await store.listTags(repository, { limit: 3 }), sorted.slice(0, 3));
+      assert.deepEqual(await store.listTags(repository, { limit: 3, last: sorted[2] }), sorted.slice(3, 6));
+      assert.deepEqual(await store.listTags(repository, { limit: 3, last: 'zzz' }), []);
+    });
+
+    test('repositories page in ASCII order', async () => {
+      const names = ['suite/cat/b', 'suite/cat/a-b', 'suite/cat/a', 'suite/cat/a/b'];
+      for (const value of names) await store.linkBlob(value, digest(value));
+      const all = await store.listRepositories({ limit: 100_000 });
+      const ours = all.filter((value) => value.startsWith('suite/cat/'));
+      assert.deepEqual(ours, [...names].sort());
+      const page = await store.listRepositories({ limit: 2, last: 'suite/cat/a' });
+      assert.deepEqual(page, ['suite/cat/a-b', 'suite/cat/a/b']);
+    });
+
+    test('referrers by subject and type', async () => {
+      const repository = repo();
+      const subject = digest('subject');
+      const sbom = manifest(repository, 'sbom', { subject, artifactType: 'application/spdx+json', annotations: { k: 'v' } });
+      const signature = manifest(repository, 'sig', { subject, artifactType: 'application/vnd.cncf.notary.signature' });
+      const unrelated = manifest(repository, 'unrelated', { subject: digest('other') });
+      for (const record of [sbom, signature, unrelated]) await store.putManifest(record, { blobs: [], manifests: [] });
+      const all = await store.listReferrers(repository, subject);
+      assert.deepEqual(all.map((entry) => entry.digest).sort(), [sbom.digest, signature.digest].sort());
+      const filtered = await store.listReferrers(repository, subject, 'application/spdx+json');
+      assert.equal(filtered.length, 1);
+      assert.equal(filtered[0]?.digest, sbom.digest);
+      assert.equal(filtered[0]?.artifactType, 'application/spdx+json');
+      assert.deepEqual(filtered[0]?.annotations, { k: 'v' });
+      assert.equal(filtered[0]?.size, sbom.content.length);
+      assert.deepEqual(await store.listReferrers(repo(), subject), []);
+    });
+
+    test('upload session lifecycle', async () => {
+      const repository = repo();
+      const id = `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
+      await store.createUpload(id, repository, 1_000);
+      assert.deepEqual(await store.getUpload(id), { id, repository, size: 0, createdAt: 1_000, updatedAt: 1_000 });
+      assert.equal(await store.advanceUpload(id, 0, 500, 2_000), true);
+      assert.equal(await store.advanceUpload(id, 0, 900, 3_000), false);
+      assert.equal((await store.getUpload(id))?.size, 500);
+      assert.equal((await store.getUpload(id))?.updatedAt, 2_000);
+      const stale = await store.listStaleUploads(2_500, 100);
+      assert.ok(stale.some((entry) => entry.id === id));
+      assert.ok(!(await store.listStaleUploads(1_500, 100)).some((entry) => entry.id === id));
+      assert.equal(await store.deleteUpload(id), true);
+      assert.equal(await store.deleteUpload(id), false);
+      assert.equal(await store.getUpload(id), undefined);
+      assert.equal(await store.advanceUpload(id, 500, 600, 4_000), false);
+    });
+
+    test('concurrent manifest puts of one tag', async () => {
+      const repository = repo();
+      const records = Array.from({ length: 10 }, (_, index) => manifest(repository, `race-${index}`));
+      await Promise.all(records.map((record) => store.putManifest(record, { blobs: [], manifests: [] }, 'race')));
+      const winner = await store.getManifestByTag(repository, 'race');
+      assert.ok(winner);
+      assert.ok(records.some((record) => record.digest === winner.digest));
+      assert.deepEqual(await store.listTags(repository, { limit: 10 }), ['race']);
+    });
+  });
+}
