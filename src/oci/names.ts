@@ -22,6 +22,11 @@ export function validateName(name: string): void {
   }
 }
 
+/** Returns true when `tag` matches the spec's tag grammar. */
+export function isValidTag(tag: string): boolean {
+  return tagPattern.test(tag);
+}
+
 /** Checks a tag against the spec's grammar (at most 128 characters); throws TAG_INVALID. */
 export function validateTag(tag: string): void {
   if (!tagPattern.test(tag)) {

@@ -2,7 +2,7 @@ import { RegistryError } from '../errors.js';
 import type { ManifestRecord, MetadataStore } from '../metadata/store.js';
 import { digestOf, isDigestReference, parseDigest } from '../oci/digest.js';
 import { parseManifest } from '../oci/manifest.js';
-import { validateTag } from '../oci/names.js';
+import { isValidTag, validateTag } from '../oci/names.js';
 
 /** Result of storing a manifest. */
 export interface PutManifestResult {
@@ -76,15 +76,15 @@ export class ManifestService {
   async delete(repository: string, reference: string): Promise<void> {
     const deleted = isDigestReference(reference)
       ? await this.store.deleteManifest(repository, parseDigest(reference).value)
-      : (validateTag(reference), await this.store.deleteTag(repository, reference));
+      : isValidTag(reference) && (await this.store.deleteTag(repository, reference));
     if (deleted) return;
     if (!(await this.store.repositoryExists(repository))) throw unknownRepository(repository);
     throw new RegistryError('MANIFEST_UNKNOWN', `manifest ${reference} is not in repository ${repository}`, { detail: { reference } });
   }
 
+  /** Looks a tag up. A reference that is not a valid tag cannot name anything, so it is simply not found. */
   private async getByTag(repository: string, tag: string): Promise<ManifestRecord | undefined> {
-    validateTag(tag);
-    return this.store.getManifestByTag(repository, tag);
+    return isValidTag(tag) ? this.store.getManifestByTag(repository, tag) : undefined;
   }
 }
 

@@ -93,7 +93,7 @@ function jsonBlob(value: unknown): ContentBlob {
 /**
  * Builds a descriptor with its keys in the suite's order. Every descriptor
  * carries `newUnspecifiedField`, a field unknown to the image spec that the
- * registry must store and serve unchanged; it is null unless given.
+ * registry must store and serve unchanged. Its value is null unless given.
  */
 function descriptor(
   mediaType: string,

@@ -10,6 +10,7 @@ import {
   assertHeader,
   assertStatus,
   formatExchange,
+  isRecord,
   parseIndexManifests,
   parseTagList,
   putManifest,
@@ -44,7 +45,7 @@ function referrersOfSubject(content: ConformanceContent): ExpectedReferrer[] {
 /**
  * Asserts that the index lists exactly `expected`, in any order, and that each
  * descriptor carries the referrer's single annotation. The suite checks the
- * count and the annotations; berth must also report mediaType, size and
+ * count and the annotations. Berth must also report mediaType, size and
  * artifactType (taken from config.mediaType when the manifest has none).
  */
 function assertReferrers(response: RegistryResponse, content: ConformanceContent, expected: readonly ExpectedReferrer[]): void {
@@ -61,10 +62,10 @@ function assertReferrers(response: RegistryResponse, content: ConformanceContent
     assert.ok(referrer, `unexpected referrer ${digest}\n${formatExchange(response)}`);
 
     const annotations = entry['annotations'];
-    assert.ok(typeof annotations === 'object' && annotations !== null, `referrer ${digest} has no annotations\n${formatExchange(response)}`);
+    assert.ok(isRecord(annotations), `referrer ${digest} has no annotations object\n${formatExchange(response)}`);
     assert.equal(Object.keys(annotations).length, 1, `referrer ${digest} must carry exactly one annotation\n${formatExchange(response)}`);
     assert.equal(
-      (annotations as Record<string, unknown>)[REFERRER_ANNOTATION_KEY],
+      annotations[REFERRER_ANNOTATION_KEY],
       content.referrerAnnotations.get(digest),
       `referrer ${digest} annotation differs from its manifest\n${formatExchange(response)}`,
     );
@@ -278,7 +279,7 @@ export function describeDiscoveryWorkflow(context: ContextSource): void {
         });
         assertStatus(response, 200);
         assertHeader(response, 'content-type', MEDIA_TYPES.imageIndex);
-        // The suite accepts an unfiltered list when this header is absent; berth filters.
+        // The suite accepts an unfiltered list when this header is absent. Berth filters.
         assertHeader(response, 'oci-filters-applied', 'artifactType');
         const expected = referrersOfSubject(content).filter((referrer) => referrer.artifactType === content.artifactTypeA);
         assertReferrers(response, content, expected);
@@ -297,7 +298,7 @@ export function describeDiscoveryWorkflow(context: ContextSource): void {
 
     // The suite accepts 2xx, 404 or 405 for every teardown delete. Berth
     // deletes by digest with 202, removes a manifest's tags with it, and
-    // answers 404 for anything already gone.
+    // returns 404 for anything already gone.
     describe('teardown', () => {
       const manifestDeletes: ReadonlyArray<readonly [string, (content: ConformanceContent) => string, number]> = [
         ['delete artifact index', (content) => content.artifactIndex.digest, 202],

@@ -49,7 +49,7 @@ export function describeManagementWorkflow(context: ContextSource): void {
         const { client, name, content } = context();
         const response = await client.request('DELETE', `/v2/${name}/manifests/${content.manifests[3].digest}`);
         // The suite also accepts 404 in case the tag deletion removed the
-        // manifest; berth deletes only the tag, so the manifest is still there.
+        // manifest. Berth deletes only the tag, so the manifest is still there.
         assertStatus(response, 202);
       });
 
@@ -74,7 +74,7 @@ export function describeManagementWorkflow(context: ContextSource): void {
     describe('blob delete', () => {
       test('DELETE blobs returns 202', async () => {
         const { client, name, content } = context();
-        // The suite also accepts 404 and 405; berth deletes blobs.
+        // The suite also accepts 404 and 405, but berth deletes blobs.
         assertStatus(await client.request('DELETE', `/v2/${name}/blobs/${content.configs[3].digest}`), 202);
         assertStatus(await client.request('DELETE', `/v2/${name}/blobs/${content.layer.digest}`), 202);
       });

@@ -17,7 +17,7 @@ import {
 import { MEDIA_TYPES } from './content.js';
 import type { ContextSource } from './context.js';
 
-/** Error codes defined by the distribution spec; an error body must use one of them. */
+/** Error codes defined by the distribution spec, which an error body must use. */
 export const SPEC_ERROR_CODES: readonly string[] = [
   'BLOB_UNKNOWN',
   'BLOB_UPLOAD_INVALID',
@@ -48,7 +48,7 @@ const MALFORMED_DIGEST_REFERENCE = 'sha256:nothexatall';
 export function describePullWorkflow(context: ContextSource): void {
   describe('pull', () => {
     describe('setup', () => {
-      // The suite accepts any 2xx for setup uploads; a completed upload is 201 by the spec.
+      // The suite accepts any 2xx for setup uploads, but the spec makes a completed upload 201.
       test('upload config blob 0', async () => {
         const { client, name, content } = context();
         const response = await uploadBlob(client, name, content.configs[0]);
@@ -179,11 +179,11 @@ export function describePullWorkflow(context: ContextSource): void {
     describe('error codes', () => {
       test('malformed digest reference returns 400', async () => {
         const { client, name } = context();
-        // The suite also sends a non-JSON body with this GET; fetch cannot send a body with GET.
+        // The suite also sends a non-JSON body with this GET, which fetch cannot send.
         const response = await client.request('GET', `/v2/${name}/manifests/${MALFORMED_DIGEST_REFERENCE}`, {
           headers: { 'Content-Type': MEDIA_TYPES.imageManifest },
         });
-        // The suite accepts 400 with a spec error code, or 404; berth rejects the malformed digest.
+        // The suite accepts 400 with a spec error code, or 404. Berth rejects the malformed digest with 400.
         assertStatus(response, 400);
         const codes = parseErrorCodes(response);
         assert.ok(codes.length > 0, `error body lists no errors\n${formatExchange(response)}`);
@@ -191,8 +191,8 @@ export function describePullWorkflow(context: ContextSource): void {
       });
     });
 
-    // The suite deletes manifests before blobs by default. It also accepts
-    // 405 (and 404 for blobs); berth supports both deletions, so 202.
+    // The suite deletes manifests before blobs by default. It accepts 2xx or
+    // 405, and 404 for blobs. Berth supports both deletions, so 202.
     describe('teardown', () => {
       test('delete manifest 0', async () => {
         const { client, name, content } = context();

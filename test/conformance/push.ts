@@ -21,7 +21,7 @@ import type { ChunkedBlob } from './content.js';
 import type { ContextSource } from './context.js';
 import { NONEXISTENT_MANIFEST } from './pull.js';
 
-/** Size of the chunked-upload blob unless the registry asks for larger chunks. */
+/** Size of the chunked-upload blob unless the registry requires larger chunks. */
 const CHUNKED_BLOB_SIZE = 42;
 
 /** Tag of the manifest without layers, as in the suite. */
@@ -84,7 +84,7 @@ export function describePushWorkflow(context: ContextSource): void {
         });
         singlePostStatus = response.status;
         assertHeaderPresent(response, 'location');
-        // The suite accepts 201 (stored) or 202 (session opened instead); berth stores the blob.
+        // The suite accepts 201 (stored) or 202 (session opened instead). Berth stores the blob.
         assertStatus(response, 201);
       });
 
@@ -153,7 +153,8 @@ export function describePushWorkflow(context: ContextSource): void {
         const minimumChunk = session.headers.get('oci-chunk-min-length');
         if (minimumChunk !== null && minimumChunk !== '') {
           const minimum = Number(minimumChunk);
-          assert.ok(Number.isSafeInteger(minimum) && minimum > 0, `OCI-Chunk-Min-Length is not a positive integer\n${formatExchange(session)}`);
+          assert.ok(Number.isSafeInteger(minimum), `OCI-Chunk-Min-Length is not an integer\n${formatExchange(session)}`);
+          assert.ok(minimum > 0, `OCI-Chunk-Min-Length is not positive\n${formatExchange(session)}`);
           if (minimum > chunked.firstChunk.length) {
             chunked = makeChunkedBlob(minimum * 2 - 2);
           }
@@ -250,7 +251,7 @@ export function describePushWorkflow(context: ContextSource): void {
           query: { mount: content.streamedBlob.digest, from: name },
         });
         mountResponse = response;
-        // The suite accepts 201 (mounted) or 202 (upload session instead); berth mounts.
+        // The suite accepts 201 (mounted) or 202 (upload session instead). Berth mounts.
         assertStatus(response, 201);
       });
 
@@ -279,7 +280,7 @@ export function describePushWorkflow(context: ContextSource): void {
         assert.ok(location.startsWith(`/v2/${crossmountName}/blobs/uploads/`), `mount Location is not an upload session\n${formatExchange(mount)}`);
       });
 
-      // The suite runs this check only when told that automatic mounting is on.
+      // The suite runs this check only when OCI_AUTOMATIC_CROSSMOUNT is set to true.
       test('mount without from returns 201', async () => {
         const { client, crossmountName, content } = context();
         const response = await client.request('POST', `/v2/${crossmountName}/blobs/uploads/`, {
@@ -288,8 +289,8 @@ export function describePushWorkflow(context: ContextSource): void {
         assertStatus(response, 201);
       });
 
-      // Beyond the suite, whose target repository already holds the blob: a
-      // repository that never saw the blob must get it from elsewhere in the registry.
+      // Beyond the suite, whose target repository already contains the blob: a
+      // repository that never had the blob must get it from elsewhere in the registry.
       test('mount without from into new repository', async () => {
         const { client, automountName, content } = context();
         const response = await client.request('POST', `/v2/${automountName}/blobs/uploads/`, {
@@ -322,7 +323,7 @@ export function describePushWorkflow(context: ContextSource): void {
       test('PUT manifest without layers', async () => {
         const { client, name, content } = context();
         const response = await putManifest(client, name, EMPTY_LAYER_TAG, content.emptyLayerManifest);
-        // The suite only warns when a manifest without layers is rejected; berth accepts it.
+        // The suite only warns when a manifest without layers is rejected. Berth accepts it.
         assertStatus(response, 201);
         assertHeaderPresent(response, 'location');
         emptyLayerPushed = true;

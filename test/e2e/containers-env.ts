@@ -10,8 +10,10 @@ export const CLIENT_TIMEOUT_MS = 180_000;
  * Writes a private configuration for skopeo and podman under `dir` and returns the
  * environment that selects it: vfs storage under `dir`, `registryHosts` marked insecure
  * (plain HTTP), an empty auth file, cgroupfs and file event logging, and TMPDIR in `dir`.
- * Nothing in /etc/containers or /var/lib/containers is written through this environment,
- * except the blob info cache, whose location skopeo does not let a caller choose.
+ * skopeo 1.9 reads REGISTRY_AUTH_FILE and TMPDIR from it but ignores
+ * CONTAINERS_REGISTRIES_CONF, so skopeo commands pass `--tls-verify=false` themselves.
+ * Both tools still use the blob info cache in /var/lib/containers/cache, whose location
+ * skopeo does not let a caller choose.
  */
 export async function createContainersEnv(dir: string, registryHosts: readonly string[]): Promise<NodeJS.ProcessEnv> {
   const paths = {

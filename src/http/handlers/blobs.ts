@@ -18,7 +18,8 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     'Cache-Control': 'max-age=31536000',
   };
   const rangeHeader = ctx.req.headers.range;
-  const range = rangeHeader === undefined ? undefined : parseRange(rangeHeader, size);
+  // A range in another unit than bytes is ignored, as RFC 9110 allows, and the whole blob is sent.
+  const range = rangeHeader === undefined || !/^\s*bytes=/i.test(rangeHeader) ? undefined : parseRange(rangeHeader, size);
   if (range) {
     headers['Content-Range'] = `bytes ${range.offset}-${range.offset + range.length - 1}/${size}`;
   }

@@ -1,0 +1,283 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { MEDIA_TYPES, REF_NAME_ANNOTATION, buildBusyboxLayout, sha256Bytes, sha256File } from '../helpers/images.js';
+import type { BusyboxLayout, Descriptor } from '../helpers/images.js';
+import { startBerth } from '../helpers/process.js';
+import type { BerthProcess } from '../helpers/process.js';
+import { requireTool } from '../helpers/tools.js';
+import { createContainersEnv, haveTools, skopeo } from './containers-env.js';
+import { getText, headBlob, headManifest } from './registry-http.js';
+
+/** Returns whether skopeo and the image builder's tools are installed; see `requireTool`. */
+function requireSkopeoTools(t: TestContext): boolean {
+  return (
+    requireTool(t, 'skopeo', 'skopeo') && requireTool(t, '/bin/busybox', 'busybox-static') && requireTool(t, 'tar', 'tar')
+  );
+}
+
+interface ReferrersIndex {
+  schemaVersion: number;
+  mediaType: string;
+  manifests: Descriptor[];
+}
+
+describe('skopeo against berth', { timeout: 300_000 }, () => {
+  let workDir = '';
+  let layout: BusyboxLayout;
+  let berth: BerthProcess | undefined;
+  let env: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'berth-e2e-skopeo-'));
+    if (!haveTools('skopeo', '/bin/busybox', 'tar')) {
+      return;
+    }
+    layout = await buildBusyboxLayout(join(workDir, 'layout'));
+    berth = await startBerth({ dataDir: join(workDir, 'data') });
+    env = await createContainersEnv(join(workDir, 'containers'), [berth.host]);
+  });
+
+  after(async () => {
+    await berth?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  /** Returns the running server; the tests call it after requireSkopeoTools passed, so before() started it. */
+  const server = (): BerthProcess => {
+    assert.ok(berth, 'berth was not started by before()');
+    return berth;
+  };
+  const source = (ref: string): string => `oci:${layout.dir}:${ref}`;
+  const remote = (repositoryAndReference: string): string => `docker://${server().host}/${repositoryAndReference}`;
+
+  test('copy pushes image', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:latest'), remote('e2e/busybox:latest')]);
+
+    const response = await headManifest(server().url, 'e2e/busybox', 'latest');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('docker-content-digest'), layout.latest.manifest.digest);
+    assert.equal(response.headers.get('content-type'), MEDIA_TYPES.imageManifest);
+    assert.equal(response.headers.get('content-length'), String(layout.latest.manifest.size));
+  });
+
+  test('inspect raw matches digest', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:latest')]);
+
+    assert.equal(sha256Bytes(stdout), layout.latest.manifest.digest);
+  });
+
+  test('inspect reports config fields', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { stdout } = await skopeo(env, ['inspect', '--tls-verify=false', remote('e2e/busybox:latest')]);
+    const inspected = JSON.parse(stdout) as { Digest: string; Architecture: string; Os: string; Layers: string[]; Env: string[] };
+
+    assert.equal(inspected.Digest, layout.latest.manifest.digest);
+    assert.equal(inspected.Architecture, layout.latest.platform.architecture);
+    assert.equal(inspected.Os, 'linux');
+    assert.deepEqual(
+      inspected.Layers,
+      layout.latest.layers.map((layer) => layer.digest),
+    );
+    assert.ok(inspected.Env.some((variable) => variable.startsWith('PATH=')), `no PATH in Env: ${JSON.stringify(inspected.Env)}`);
+  });
+
+  test('inspect config matches layout', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { stdout } = await skopeo(env, ['inspect', '--config', '--raw', '--tls-verify=false', remote('e2e/busybox:latest')]);
+    const config = JSON.parse(stdout) as { config: { Cmd: string[] }; rootfs: { diff_ids: string[] } };
+
+    assert.equal(sha256Bytes(stdout), layout.latest.config.digest);
+    assert.deepEqual(config.config.Cmd, ['/bin/sh']);
+    assert.deepEqual(config.rootfs.diff_ids, layout.latest.diffIds);
+  });
+
+  test('copy --all pushes index', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    await skopeo(env, [
+      'copy',
+      '--all',
+      '--preserve-digests',
+      '--dest-tls-verify=false',
+      source('busybox:multi'),
+      remote('e2e/busybox:multi'),
+    ]);
+
+    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:multi')]);
+    const index = JSON.parse(stdout) as { mediaType: string; manifests: Descriptor[] };
+    assert.equal(sha256Bytes(stdout), layout.multi.index.digest);
+    assert.equal(index.mediaType, MEDIA_TYPES.imageIndex);
+    assert.deepEqual(
+      index.manifests.map((entry) => entry.platform?.architecture),
+      ['amd64', 'arm64'],
+    );
+    for (const image of [layout.multi.amd64, layout.multi.arm64]) {
+      const child = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote(`e2e/busybox@${image.manifest.digest}`)]);
+      assert.equal(sha256Bytes(child.stdout), image.manifest.digest, `manifest of ${image.platform.architecture}`);
+    }
+  });
+
+  test('override-arch selects arm64 config', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { stdout } = await skopeo(env, [
+      'inspect',
+      '--config',
+      '--raw',
+      '--override-arch=arm64',
+      '--override-os=linux',
+      '--tls-verify=false',
+      remote('e2e/busybox:multi'),
+    ]);
+    const config = JSON.parse(stdout) as { architecture: string };
+
+    assert.equal(sha256Bytes(stdout), layout.multi.arm64.config.digest);
+    assert.equal(config.architecture, 'arm64');
+  });
+
+  test('copy pushes sbom artifact', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:sbom'), remote('e2e/busybox:sbom')]);
+
+    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:sbom')]);
+    const manifest = JSON.parse(stdout) as { artifactType: string; subject: Descriptor; layers: Descriptor[] };
+    assert.equal(sha256Bytes(stdout), layout.sbom.manifest.digest);
+    assert.equal(manifest.artifactType, 'application/spdx+json');
+    assert.equal(manifest.subject.digest, layout.latest.manifest.digest);
+    const documentBlob = await headBlob(server().url, 'e2e/busybox', layout.sbom.document.digest);
+    assert.equal(documentBlob.status, 200);
+    assert.equal(documentBlob.headers.get('content-length'), String(layout.sbom.document.size));
+  });
+
+  test('list-tags returns exact set', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { stdout } = await skopeo(env, ['list-tags', '--tls-verify=false', remote('e2e/busybox')]);
+    const listing = JSON.parse(stdout) as { Repository: string; Tags: string[] };
+
+    assert.equal(listing.Repository, `${server().host}/e2e/busybox`);
+    assert.deepEqual([...listing.Tags].sort(), ['latest', 'multi', 'sbom']);
+  });
+
+  test('referrers lists sbom artifact', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}`);
+
+    assert.equal(response.status, 200, body);
+    assert.equal(response.headers.get('content-type'), MEDIA_TYPES.imageIndex);
+    const index = JSON.parse(body) as ReferrersIndex;
+    assert.equal(index.schemaVersion, 2);
+    assert.equal(index.mediaType, MEDIA_TYPES.imageIndex);
+    assert.equal(index.manifests.length, 1, body);
+    const [referrer] = index.manifests;
+    assert.equal(referrer?.mediaType, MEDIA_TYPES.imageManifest);
+    assert.equal(referrer?.digest, layout.sbom.manifest.digest);
+    assert.equal(referrer?.size, layout.sbom.manifest.size);
+    assert.equal(referrer?.artifactType, 'application/spdx+json');
+    assert.deepEqual(referrer?.annotations, layout.sbom.annotations);
+  });
+
+  test('referrers filter by artifactType', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const path = `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}?artifactType=${encodeURIComponent('application/spdx+json')}`;
+    const { response, body } = await getText(server().url, path);
+
+    assert.equal(response.status, 200, body);
+    assert.equal(response.headers.get('oci-filters-applied'), 'artifactType');
+    const index = JSON.parse(body) as ReferrersIndex;
+    assert.deepEqual(
+      index.manifests.map((entry) => entry.digest),
+      [layout.sbom.manifest.digest],
+    );
+  });
+
+  test('referrers filter excludes other types', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const path = `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}?artifactType=${encodeURIComponent('application/vnd.example.signature+json')}`;
+    const { response, body } = await getText(server().url, path);
+
+    assert.equal(response.status, 200, body);
+    assert.equal(response.headers.get('oci-filters-applied'), 'artifactType');
+    const index = JSON.parse(body) as ReferrersIndex;
+    assert.deepEqual(index.manifests, []);
+  });
+
+  test('referrers of unknown digest empty', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const unknownDigest = sha256Bytes('no manifest has this content');
+    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${unknownDigest}`);
+
+    assert.equal(response.status, 200, body);
+    const index = JSON.parse(body) as ReferrersIndex;
+    assert.equal(index.mediaType, MEDIA_TYPES.imageIndex);
+    assert.deepEqual(index.manifests, []);
+  });
+
+  test('copy across repositories mounts blobs', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const { stderr } = await skopeo(env, [
+      '--debug',
+      'copy',
+      '--preserve-digests',
+      '--src-tls-verify=false',
+      '--dest-tls-verify=false',
+      remote('e2e/busybox:latest'),
+      remote('e2e/mirror:latest'),
+    ]);
+
+    const response = await headManifest(server().url, 'e2e/mirror', 'latest');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('docker-content-digest'), layout.latest.manifest.digest);
+    for (const layer of layout.latest.layers) {
+      const blob = await headBlob(server().url, 'e2e/mirror', layer.digest);
+      assert.equal(blob.status, 200, `HEAD blob ${layer.digest} in e2e/mirror`);
+      // skopeo 1.9 logs "Trying to mount ...mount=DIGEST" at --debug when its blob info
+      // cache knows the layer is in e2e/busybox, then "... mount OK" on 201 Created.
+      assert.ok(
+        stderr.includes(`from=e2e%2Fbusybox&mount=${encodeURIComponent(layer.digest)}`),
+        `skopeo did not request a cross-repository mount of ${layer.digest}`,
+      );
+    }
+    const mountsDone = stderr.split('\n').filter((line) => line.includes('... mount OK')).length;
+    assert.equal(mountsDone, layout.latest.layers.length, 'mounts that berth answered with 201 Created');
+  });
+
+  test('copy back reproduces every blob', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const pulledDir = join(workDir, 'pulled');
+    await skopeo(env, ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', remote('e2e/busybox:multi'), `oci:${pulledDir}:busybox:multi`]);
+    for (const ref of ['latest', 'sbom']) {
+      await skopeo(env, ['copy', '--preserve-digests', '--src-tls-verify=false', remote(`e2e/busybox:${ref}`), `oci:${pulledDir}:busybox:${ref}`]);
+    }
+
+    const blobNames = (await readdir(join(pulledDir, 'blobs', 'sha256'))).sort();
+    for (const name of blobNames) {
+      assert.equal(await sha256File(join(pulledDir, 'blobs', 'sha256', name)), `sha256:${name}`, `blob ${name} content`);
+    }
+    assert.deepEqual(
+      blobNames.map((name) => `sha256:${name}`),
+      layout.blobDigests,
+    );
+    const pulledIndex = JSON.parse(await readFile(join(pulledDir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+    const pulledRefs = Object.fromEntries(
+      pulledIndex.manifests.map((entry) => [entry.annotations?.[REF_NAME_ANNOTATION], entry.digest] as const),
+    );
+    assert.deepEqual(pulledRefs, layout.refs);
+  });
+
+  test('delete by digest removes tag', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const digest = layout.latest.manifest.digest;
+    await skopeo(env, ['delete', '--tls-verify=false', remote(`e2e/mirror@${digest}`)]);
+
+    const byTag = await headManifest(server().url, 'e2e/mirror', 'latest');
+    assert.equal(byTag.status, 404);
+    const byDigest = await headManifest(server().url, 'e2e/mirror', digest);
+    assert.equal(byDigest.status, 404);
+    const otherRepository = await headManifest(server().url, 'e2e/busybox', 'latest');
+    assert.equal(otherRepository.status, 200, 'deleting from e2e/mirror must leave e2e/busybox:latest');
+  });
+});

@@ -1,0 +1,113 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { TestContext } from 'node:test';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { MEDIA_TYPES, blobPath, buildDebianLayout, sha256File } from '../helpers/images.js';
+import type { DebianLayout, Descriptor } from '../helpers/images.js';
+import { startBerth } from '../helpers/process.js';
+import type { BerthProcess } from '../helpers/process.js';
+import { requireTool } from '../helpers/tools.js';
+import { createContainersEnv, haveTools, podman, skopeo } from './containers-env.js';
+import { headManifest } from './registry-http.js';
+
+/** Returns whether debootstrap, podman, skopeo and tar are installed; see `requireTool`. */
+function requireDebianTools(t: TestContext): boolean {
+  return (
+    requireTool(t, 'debootstrap', 'debootstrap') &&
+    requireTool(t, 'podman', 'podman') &&
+    requireTool(t, 'skopeo', 'skopeo') &&
+    requireTool(t, 'tar', 'tar')
+  );
+}
+
+/** Returns the sha256 digest of the gunzipped content of a file, streaming it. */
+async function sha256OfGunzipped(path: string): Promise<string> {
+  const hash = createHash('sha256');
+  await pipeline(createReadStream(path), createGunzip(), async function* (source: AsyncIterable<Buffer>) {
+    for await (const chunk of source) {
+      hash.update(chunk);
+    }
+  });
+  return `sha256:${hash.digest('hex')}`;
+}
+
+// The first run builds the root filesystem with debootstrap (30-60 s, network access to
+// the Debian mirror); later runs reuse the cached layer.
+describe('debian image through podman and skopeo', { timeout: 900_000 }, () => {
+  let workDir = '';
+  let layout: DebianLayout;
+  let berth: BerthProcess | undefined;
+  let env: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    // podman 4.3 names an image pulled from an OCI layout after the layout's path, which
+    // must then be a valid lowercase repository name, so the directory name is lowercase hex.
+    workDir = join(tmpdir(), `berth-e2e-debian-${randomBytes(6).toString('hex')}`);
+    await mkdir(workDir);
+    if (!haveTools('debootstrap', 'podman', 'skopeo', 'tar')) {
+      return;
+    }
+    layout = await buildDebianLayout(join(workDir, 'layout'));
+    berth = await startBerth({ dataDir: join(workDir, 'data') });
+    env = await createContainersEnv(join(workDir, 'containers'), [berth.host]);
+  });
+
+  after(async () => {
+    await berth?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  const server = (): BerthProcess => {
+    assert.ok(berth, 'berth was not started by before()');
+    return berth;
+  };
+
+  test('podman pushes debian image', async (t) => {
+    if (!requireDebianTools(t)) return;
+    const pulled = await podman(env, ['pull', '--quiet', `oci:${layout.dir}:debian:minbase`]);
+    const id = pulled.stdout.trim();
+    assert.equal(`sha256:${id}`, layout.minbase.config.digest);
+
+    await podman(env, ['push', id, `docker://${server().host}/e2e/debian:minbase`]);
+
+    const response = await headManifest(server().url, 'e2e/debian', 'minbase');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), MEDIA_TYPES.imageManifest);
+  });
+
+  test('skopeo pull keeps config and diff_ids', async (t) => {
+    if (!requireDebianTools(t)) return;
+    const pulledDir = join(workDir, 'pulled');
+    await skopeo(env, ['copy', '--src-tls-verify=false', `docker://${server().host}/e2e/debian:minbase`, `oci:${pulledDir}:debian:minbase`]);
+
+    const blobNames = await readdir(join(pulledDir, 'blobs', 'sha256'));
+    for (const name of blobNames) {
+      assert.equal(await sha256File(join(pulledDir, 'blobs', 'sha256', name)), `sha256:${name}`, `blob ${name} content`);
+    }
+    const index = JSON.parse(await readFile(join(pulledDir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
+    assert.equal(index.manifests.length, 1);
+    const manifestDigest = index.manifests[0]?.digest ?? '';
+    const manifest = JSON.parse(await readFile(blobPath(pulledDir, manifestDigest), 'utf8')) as {
+      config: Descriptor;
+      layers: Descriptor[];
+    };
+    assert.equal(manifest.config.digest, layout.minbase.config.digest);
+    const config = JSON.parse(await readFile(blobPath(pulledDir, manifest.config.digest), 'utf8')) as {
+      rootfs: { diff_ids: string[] };
+    };
+    assert.deepEqual(config.rootfs.diff_ids, layout.minbase.diffIds);
+
+    // podman compressed the layers again, so their digests may differ from the layout's,
+    // but each must still decompress to the tar that its diff_id names.
+    assert.equal(manifest.layers.length, layout.minbase.diffIds.length);
+    for (const [position, layer] of manifest.layers.entries()) {
+      assert.equal(await sha256OfGunzipped(blobPath(pulledDir, layer.digest)), layout.minbase.diffIds[position], `layer ${position}`);
+    }
+  });
+});
