@@ -33,27 +33,25 @@ export class Registry {
     const { storageRoot, sqlitePath } = resolvePaths(config);
     const driver: StorageDriver = new FilesystemDriver(storageRoot);
     const store: MetadataStore = openSqliteStore(sqlitePath);
-    await store.migrate();
-    await driver.ping();
-    const services: Services = {
-      config,
-      driver,
-      store,
-      blobs: new BlobService(driver, store),
-      uploads: new UploadService(driver, store, log),
-      manifests: new ManifestService(store),
-    };
-    const server = createHttpServer(services, log);
-    const registry = new Registry(config, services, server, log);
-    const address = parseListenAddress(config.listen);
-    if (!address) throw new Error(`invalid listen address ${config.listen}`);
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen(address.port, address.host, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
+    let registry: Registry;
+    try {
+      await store.migrate();
+      await driver.ping();
+      const services: Services = {
+        config,
+        driver,
+        store,
+        blobs: new BlobService(driver, store),
+        uploads: new UploadService(driver, store, log),
+        manifests: new ManifestService(store),
+      };
+      const server = createHttpServer(services, log);
+      registry = new Registry(config, services, server, log);
+      await listen(server, config.listen);
+    } catch (error) {
+      await store.close();
+      throw error;
+    }
     registry.schedulePurge();
     log.info({ address: registry.address(), storage: storageRoot, metadata: sqlitePath }, 'registry listening');
     return registry;
@@ -105,4 +103,16 @@ export class Registry {
     };
     this.purgeTimer = setTimeout(() => void run(), 1000).unref();
   }
+}
+
+async function listen(server: Server, listenAddress: string): Promise<void> {
+  const address = parseListenAddress(listenAddress);
+  if (!address) throw new Error(`invalid listen address ${listenAddress}`);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(address.port, address.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
 }

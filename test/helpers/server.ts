@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Registry } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
 
 /** A registry running inside the test process on 127.0.0.1 with a temporary data directory. */
@@ -18,20 +19,22 @@ export interface TestServer {
 /**
  * Starts a registry in this process on an ephemeral port. `overrides` sets configuration keys by
  * dotted path (as strings, like environment variables); `dataDir` reuses an existing directory.
- * Logs are discarded unless BERTH_TEST_LOG_LEVEL is set.
+ * Logs are discarded unless BERTH_TEST_LOG_LEVEL is set or `logTo` receives them.
  */
-export async function startTestServer(options: { overrides?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(
+  options: { overrides?: Record<string, string>; dataDir?: string; logTo?: DestinationStream } = {},
+): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
   const config = loadConfig({
     overrides: {
       listen: '127.0.0.1:0',
       dataDir,
-      'log.level': process.env.BERTH_TEST_LOG_LEVEL ?? 'silent',
+      'log.level': process.env.BERTH_TEST_LOG_LEVEL ?? (options.logTo ? 'debug' : 'silent'),
       'log.format': 'json',
       ...options.overrides,
     },
   });
-  const registry = await Registry.start(config, createLogger(config.log));
+  const registry = await Registry.start(config, createLogger(config.log, options.logTo));
   return {
     url: `http://${registry.address()}`,
     dataDir,
