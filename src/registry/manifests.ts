@@ -88,7 +88,7 @@ export class ManifestService {
   }
 }
 
-/** The error for a repository the registry has never stored anything in. */
+/** Builds the NAME_UNKNOWN error for a repository the registry has never stored anything in. */
 export function unknownRepository(repository: string): RegistryError {
   return new RegistryError('NAME_UNKNOWN', `repository ${repository} is not known to the registry`, { detail: { name: repository } });
 }

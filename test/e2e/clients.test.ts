@@ -19,6 +19,8 @@ function requireSkopeoTools(t: TestContext): boolean {
   );
 }
 
+const DOCKER_MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
+
 interface ReferrersIndex {
   schemaVersion: number;
   mediaType: string;
@@ -216,6 +218,21 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     assert.deepEqual(index.manifests, []);
   });
 
+  test('artifact accepted before subject', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    // The OCI distribution spec requires accepting a manifest whose subject is not (yet) in the repository.
+    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:sbom'), remote('e2e/orphan:sbom')]);
+
+    const subject = await headManifest(server().url, 'e2e/orphan', layout.latest.manifest.digest);
+    assert.equal(subject.status, 404);
+    const { response, body } = await getText(server().url, `/v2/e2e/orphan/referrers/${layout.latest.manifest.digest}`);
+    assert.equal(response.status, 200, body);
+    assert.deepEqual(
+      (JSON.parse(body) as ReferrersIndex).manifests.map((entry) => entry.digest),
+      [layout.sbom.manifest.digest],
+    );
+  });
+
   test('copy across repositories mounts blobs', async (t) => {
     if (!requireSkopeoTools(t)) return;
     const { stderr } = await skopeo(env, [
@@ -235,7 +252,7 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
       const blob = await headBlob(server().url, 'e2e/mirror', layer.digest);
       assert.equal(blob.status, 200, `HEAD blob ${layer.digest} in e2e/mirror`);
       // skopeo 1.9 logs "Trying to mount ...mount=DIGEST" at --debug when its blob info
-      // cache knows the layer is in e2e/busybox, then "... mount OK" on 201 Created.
+      // cache has recorded the layer in e2e/busybox, then "... mount OK" on 201 Created.
       assert.ok(
         stderr.includes(`from=e2e%2Fbusybox&mount=${encodeURIComponent(layer.digest)}`),
         `skopeo did not request a cross-repository mount of ${layer.digest}`,
@@ -279,5 +296,104 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     assert.equal(byDigest.status, 404);
     const otherRepository = await headManifest(server().url, 'e2e/busybox', 'latest');
     assert.equal(otherRepository.status, 200, 'deleting from e2e/mirror must leave e2e/busybox:latest');
+  });
+  test('copy --format v2s2 pushes docker manifest', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    await skopeo(env, ['copy', '--format=v2s2', '--dest-tls-verify=false', source('busybox:latest'), remote('e2e/docker:v2s2')]);
+
+    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/docker:v2s2')]);
+    const manifest = JSON.parse(stdout) as { mediaType: string; config: Descriptor; layers: Descriptor[] };
+    assert.equal(manifest.mediaType, DOCKER_MANIFEST_V2);
+    assert.equal(manifest.config.digest, layout.latest.config.digest);
+    const response = await headManifest(server().url, 'e2e/docker', 'v2s2');
+    assert.equal(response.status, 200);
+    assert.equal(response.headers.get('content-type'), DOCKER_MANIFEST_V2);
+    assert.equal(response.headers.get('docker-content-digest'), sha256Bytes(stdout));
+  });
+
+  test('zstd layers round trip', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    // skopeo recompresses the layers into a second local layout. Pushing that layout with
+    // --preserve-digests sends the zstd blobs as they are.
+    const zstdDir = join(workDir, 'zstd');
+    await skopeo(env, ['copy', '--dest-compress', '--dest-compress-format=zstd', source('busybox:latest'), `oci:${zstdDir}:busybox:zstd`]);
+    const local = await skopeo(env, ['inspect', '--raw', `oci:${zstdDir}:busybox:zstd`]);
+    const localManifest = JSON.parse(local.stdout) as { layers: Descriptor[] };
+    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${zstdDir}:busybox:zstd`, remote('e2e/zstd:latest')]);
+
+    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/zstd:latest')]);
+    assert.equal(sha256Bytes(stdout), sha256Bytes(local.stdout));
+    for (const layer of localManifest.layers) {
+      assert.equal(layer.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
+      const blob = await headBlob(server().url, 'e2e/zstd', layer.digest);
+      assert.equal(blob.status, 200, `HEAD blob ${layer.digest}`);
+      assert.equal(blob.headers.get('content-length'), String(layer.size), `size of blob ${layer.digest}`);
+    }
+  });
+  test('copy over tag moves it', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    const copyTo = (from: string): Promise<unknown> =>
+      skopeo(env, ['copy', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', from, remote('e2e/moving:current')]);
+    await copyTo(remote('e2e/busybox:latest'));
+    await copyTo(remote('e2e/busybox:latest'));
+    const initial = await headManifest(server().url, 'e2e/moving', 'current');
+    assert.equal(initial.headers.get('docker-content-digest'), layout.latest.manifest.digest);
+
+    await copyTo(remote(`e2e/busybox@${layout.multi.arm64.manifest.digest}`));
+
+    const moved = await headManifest(server().url, 'e2e/moving', 'current');
+    assert.equal(moved.headers.get('docker-content-digest'), layout.multi.arm64.manifest.digest);
+    const previous = await headManifest(server().url, 'e2e/moving', layout.latest.manifest.digest);
+    assert.equal(previous.status, 200, 'the manifest that lost its tag is still reachable by digest');
+  });
+
+  test('referrers drop deleted artifact', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    await skopeo(env, ['delete', '--tls-verify=false', remote(`e2e/busybox@${layout.sbom.manifest.digest}`)]);
+
+    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}`);
+    assert.equal(response.status, 200, body);
+    assert.deepEqual((JSON.parse(body) as ReferrersIndex).manifests, []);
+    const { stdout } = await skopeo(env, ['list-tags', '--tls-verify=false', remote('e2e/busybox')]);
+    assert.deepEqual([...(JSON.parse(stdout) as { Tags: string[] }).Tags].sort(), ['latest', 'multi']);
+  });
+});
+
+describe('skopeo list-tags across pages', { timeout: 300_000 }, () => {
+  const tags = ['1.0', '1.1', '2.0', 'latest', 'stable'];
+  let workDir = '';
+  let layoutDir = '';
+  let berth: BerthProcess | undefined;
+  let env: NodeJS.ProcessEnv = {};
+
+  before(async () => {
+    workDir = await mkdtemp(join(tmpdir(), 'berth-e2e-pages-'));
+    if (!haveTools('skopeo', '/bin/busybox', 'tar')) {
+      return;
+    }
+    layoutDir = (await buildBusyboxLayout(join(workDir, 'layout'))).dir;
+    // A page size of 2 makes the five tags span three pages.
+    berth = await startBerth({ dataDir: join(workDir, 'data'), env: { BERTH_LIMITS_DEFAULT_PAGE_SIZE: '2' } });
+    env = await createContainersEnv(join(workDir, 'containers'), [berth.host]);
+  });
+
+  after(async () => {
+    await berth?.stop();
+    await rm(workDir, { recursive: true, force: true });
+  });
+
+  test('list-tags follows Link header', async (t) => {
+    if (!requireSkopeoTools(t)) return;
+    assert.ok(berth, 'berth was not started by before()');
+    for (const tag of tags) {
+      await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layoutDir}:busybox:latest`, `docker://${berth.host}/e2e/paged:${tag}`]);
+    }
+
+    const firstPage = await getText(berth.url, '/v2/e2e/paged/tags/list');
+    assert.equal(firstPage.response.status, 200, firstPage.body);
+    assert.deepEqual((JSON.parse(firstPage.body) as { tags: string[] }).tags, tags.slice(0, 2));
+    assert.match(firstPage.response.headers.get('link') ?? '', /rel="next"/);
+    const { stdout } = await skopeo(env, ['list-tags', '--tls-verify=false', `docker://${berth.host}/e2e/paged`]);
+    assert.deepEqual((JSON.parse(stdout) as { Tags: string[] }).Tags, tags);
   });
 });

@@ -38,7 +38,7 @@ async function sha256OfGunzipped(path: string): Promise<string> {
 }
 
 // The first run builds the root filesystem with debootstrap (30-60 s, network access to
-// the Debian mirror); later runs reuse the cached layer.
+// the Debian mirror). Later runs reuse the cached layer.
 describe('debian image through podman and skopeo', { timeout: 900_000 }, () => {
   let workDir = '';
   let layout: DebianLayout;
@@ -108,6 +108,31 @@ describe('debian image through podman and skopeo', { timeout: 900_000 }, () => {
     assert.equal(manifest.layers.length, layout.minbase.diffIds.length);
     for (const [position, layer] of manifest.layers.entries()) {
       assert.equal(await sha256OfGunzipped(blobPath(pulledDir, layer.digest)), layout.minbase.diffIds[position], `layer ${position}`);
+    }
+  });
+  test('parallel pushes share one layer', async (t) => {
+    if (!requireDebianTools(t)) return;
+    // Three skopeo processes upload the same 60 MB layer at once, to three repositories.
+    const repositories = ['e2e/parallel-a', 'e2e/parallel-b', 'e2e/parallel-c'];
+    await Promise.all(
+      repositories.map((repository) =>
+        skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout.dir}:debian:minbase`, `docker://${server().host}/${repository}:minbase`]),
+      ),
+    );
+
+    const rootfsLayer = layout.minbase.layers[0];
+    assert.ok(rootfsLayer);
+    for (const repository of repositories) {
+      const manifest = await headManifest(server().url, repository, 'minbase');
+      assert.equal(manifest.headers.get('docker-content-digest'), layout.minbase.manifest.digest, `manifest in ${repository}`);
+      const response = await fetch(`${server().url}/v2/${repository}/blobs/${rootfsLayer.digest}`);
+      assert.equal(response.status, 200, `GET layer in ${repository}`);
+      assert.ok(response.body, `GET layer in ${repository} has no body`);
+      const hash = createHash('sha256');
+      for await (const chunk of response.body) {
+        hash.update(chunk);
+      }
+      assert.equal(`sha256:${hash.digest('hex')}`, rootfsLayer.digest, `layer content in ${repository}`);
     }
   });
 });

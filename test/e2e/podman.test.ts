@@ -87,7 +87,7 @@ describe('podman against berth', { timeout: 300_000 }, () => {
     if (!requirePodmanTools(t)) return;
     await podman(env, ['push', `${server().host}/e2e/busybox:latest`, `${server().host}/e2e/podman-push:v1`]);
 
-    // podman may compress the layers again, so the manifest digest can differ; the config cannot.
+    // podman may compress the layers again, so the manifest digest can differ but the config digest cannot.
     const { response, body } = await getText(server().url, '/v2/e2e/podman-push/manifests/v1');
     assert.equal(response.status, 200, body);
     assert.equal(response.headers.get('docker-content-digest'), sha256Bytes(body));
@@ -117,5 +117,27 @@ describe('podman against berth', { timeout: 300_000 }, () => {
     const { stdout } = await podman(env, ['pull', '--quiet', reference]);
 
     assert.equal(stdout.trim(), imageId(layout.multi.amd64.config));
+  });
+  test('manifest push sends index', async (t) => {
+    if (!requirePodmanTools(t)) return;
+    const list = 'localhost/e2e-busybox-list:v1';
+    await podman(env, ['manifest', 'create', list]);
+    for (const image of [layout.multi.amd64, layout.multi.arm64]) {
+      await podman(env, ['manifest', 'add', list, `docker://${server().host}/e2e/busybox@${image.manifest.digest}`]);
+    }
+    await podman(env, ['manifest', 'push', '--all', list, `docker://${server().host}/e2e/podman-list:v1`]);
+
+    const { response, body } = await getText(server().url, '/v2/e2e/podman-list/manifests/v1');
+    assert.equal(response.status, 200, body);
+    assert.equal(response.headers.get('docker-content-digest'), sha256Bytes(body));
+    const index = JSON.parse(body) as { mediaType: string; manifests: Descriptor[] };
+    assert.equal(index.mediaType, response.headers.get('content-type'));
+    assert.deepEqual(
+      index.manifests.map((entry) => [entry.digest, entry.platform?.architecture]),
+      [
+        [layout.multi.amd64.manifest.digest, 'amd64'],
+        [layout.multi.arm64.manifest.digest, 'arm64'],
+      ],
+    );
   });
 });

@@ -104,7 +104,7 @@ export interface DebianLayout {
 
 /** Options for `buildDebianLayout`. */
 export interface DebianLayoutOptions {
-  /** Directory of the cached root filesystem layer; defaults to $BERTH_TEST_CACHE, else /var/tmp/berth-test-cache. */
+  /** Directory of the cached root filesystem layer: by default $BERTH_TEST_CACHE, else /var/tmp/berth-test-cache. */
   cacheDir?: string;
 }
 
@@ -121,10 +121,10 @@ const REPRODUCIBLE_TAR_FLAGS = ['--sort=name', '--mtime=@0', '--owner=0', '--gro
 /**
  * Builds an OCI image layout in `dir` (which must not exist or be empty, and whose path
  * must not contain ':') with three refs:
- * `busybox:latest`, an image of this machine's architecture with a layer holding
- * Debian's /bin/busybox and its applet symlinks and a layer with /etc files;
- * `busybox:multi`, an image index of a linux/amd64 and a linux/arm64 image;
- * `busybox:sbom`, an OCI 1.1 SPDX artifact whose subject is `busybox:latest`.
+ * - `busybox:latest`: an image of this machine's architecture. Its first layer contains
+ *   Debian's /bin/busybox and its applet symlinks, the second a few /etc files.
+ * - `busybox:multi`: an image index of a linux/amd64 and a linux/arm64 image.
+ * - `busybox:sbom`: an OCI 1.1 SPDX artifact whose subject is `busybox:latest`.
  * Needs /bin/busybox (package busybox-static) and GNU tar. Rebuilding gives the same digests.
  */
 export async function buildBusyboxLayout(dir: string): Promise<BusyboxLayout> {
@@ -153,7 +153,7 @@ export async function buildBusyboxLayout(dir: string): Promise<BusyboxLayout> {
     const latest = await buildFor(hostPlatform);
     // NOTE: this machine has only binaries of its own architecture, so the index entry of the
     // other architecture carries the same busybox binary. Its config names the other
-    // architecture, which gives it its own manifest digest; a registry never inspects
+    // architecture, which gives it its own manifest digest. A registry never inspects
     // layer contents, so only the descriptors matter to the tests.
     const amd64 = hostPlatform.architecture === 'amd64' ? latest : await buildFor({ architecture: 'amd64', os: 'linux' });
     const arm64 =
@@ -193,9 +193,9 @@ export async function buildBusyboxLayout(dir: string): Promise<BusyboxLayout> {
  * Builds an OCI image layout in `dir` (which must not exist or be empty) with the ref
  * `debian:minbase`: the root filesystem from `debootstrap --variant=minbase bookworm` as
  * one gzip layer, plus a small layer with /etc/hostname and an apt setting.
- * The root filesystem layer is cached in the cache directory and reused; building it
- * takes 30-60 s, needs root, debootstrap and access to the Debian mirror named in the
- * apt sources of this machine.
+ * The root filesystem layer is cached in the cache directory and reused. Building it
+ * takes 30-60 s and needs root, debootstrap and access to the Debian mirror named in
+ * the apt sources of this machine.
  */
 export async function buildDebianLayout(dir: string, options: DebianLayoutOptions = {}): Promise<DebianLayout> {
   const cacheDir = options.cacheDir ?? process.env.BERTH_TEST_CACHE ?? '/var/tmp/berth-test-cache';
@@ -632,7 +632,7 @@ interface DebianRootfsLayer {
  * Returns the metadata of the cached Debian root filesystem layer, running debootstrap
  * and writing the layer first when the cache has none.
  * The layer file is renamed into place before its metadata, so metadata always names a
- * complete file; two processes that both miss the cache each build it, and the last
+ * complete file. Two processes that both miss the cache each build it, and the last
  * rename wins.
  */
 async function ensureDebianRootfsLayer(cacheDir: string): Promise<DebianRootfsLayer> {

@@ -26,9 +26,9 @@ export interface BerthProcess {
 
 /** Options for `startBerth`. */
 export interface StartBerthOptions {
-  /** Data directory; a new directory under the OS temp directory when absent, which the caller removes. */
+  /** Data directory. When absent, a new directory under the OS temp directory, which the caller removes. */
   dataDir?: string;
-  /** Port on 127.0.0.1; a free port when absent. Pass the port of a stopped server to restart it in place. */
+  /** Port on 127.0.0.1, else a free one. Pass the port of a stopped server to restart it in place. */
   port?: number;
   /** Variables added to the environment of this process. */
   env?: Record<string, string>;
@@ -55,7 +55,7 @@ process.on('exit', () => {
  * Starts `node bin/berth.js serve --listen 127.0.0.1:PORT --data-dir DIR` from the
  * repository root and resolves once `GET /v2/` returns any HTTP response.
  * Rejects, with the captured output in the message, when the process exits first or
- * does not respond within 20 s; the process is killed in both cases.
+ * does not respond within 20 s, and kills the process in the second case.
  * Starting again with the same `dataDir` (and `port`) after `stop()` restarts the server
  * on the same data.
  */

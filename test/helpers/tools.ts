@@ -50,9 +50,9 @@ export function requireTool(t: TestContext, name: string, debianPackage: string)
 /** Options for `run`. */
 export interface RunOptions {
   cwd?: string;
-  /** Full environment of the child; defaults to the environment of this process. */
+  /** Full environment of the child, by default the environment of this process. */
   env?: NodeJS.ProcessEnv;
-  /** Time limit in milliseconds, after which the child gets SIGKILL; default 300000. */
+  /** Time limit in milliseconds (default 300000), after which the child gets SIGKILL. */
   timeoutMs?: number;
 }
 
