@@ -127,31 +127,27 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async missingBlobs(repository: string, digests: readonly string[]): Promise<string[]> {
-    const found = new Set<string>();
-    for (const chunk of chunks(unique(digests))) {
-      const rows = await this.db
-        .selectFrom('repository_blobs')
-        .select('digest')
-        .where('repository', '=', repository)
-        .where('digest', 'in', chunk)
-        .execute();
-      for (const row of rows) found.add(row.digest);
-    }
-    return unique(digests).filter((digest) => !found.has(digest));
+    return this.missingFrom('repository_blobs', repository, digests);
   }
 
   async missingManifests(repository: string, digests: readonly string[]): Promise<string[]> {
+    return this.missingFrom('manifests', repository, digests);
+  }
+
+  /** Returns the digests in `digests` that have no row of `repository` in `table`. */
+  private async missingFrom(table: 'repository_blobs' | 'manifests', repository: string, digests: readonly string[]): Promise<string[]> {
+    const wanted = unique(digests);
     const found = new Set<string>();
-    for (const chunk of chunks(unique(digests))) {
+    for (const chunk of chunks(wanted)) {
       const rows = await this.db
-        .selectFrom('manifests')
+        .selectFrom(table)
         .select('digest')
         .where('repository', '=', repository)
         .where('digest', 'in', chunk)
         .execute();
       for (const row of rows) found.add(row.digest);
     }
-    return unique(digests).filter((digest) => !found.has(digest));
+    return wanted.filter((digest) => !found.has(digest));
   }
 
   async putManifest(manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
