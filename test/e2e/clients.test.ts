@@ -1,23 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { MEDIA_TYPES, REF_NAME_ANNOTATION, buildBusyboxLayout, sha256Bytes, sha256File } from '../helpers/images.js';
-import type { BusyboxLayout, Descriptor } from '../helpers/images.js';
-import { startBerth } from '../helpers/process.js';
-import type { BerthProcess } from '../helpers/process.js';
-import { requireTool } from '../helpers/tools.js';
-import { createContainersEnv, haveTools, skopeo } from './containers-env.js';
+import type { Descriptor } from '../helpers/images.js';
+import { skopeo } from './containers-env.js';
+import { useClientFixture, busyboxBuildTools, skopeoTool } from './fixture.js';
 import { getText, headBlob, headManifest } from './registry-http.js';
-
-/** Returns whether skopeo and the image builder's tools are installed; see `requireTool`. */
-function requireSkopeoTools(t: TestContext): boolean {
-  return (
-    requireTool(t, 'skopeo', 'skopeo') && requireTool(t, '/bin/busybox', 'busybox-static') && requireTool(t, 'tar', 'tar')
-  );
-}
 
 const DOCKER_MANIFEST_V2 = 'application/vnd.docker.distribution.manifest.v2+json';
 
@@ -28,80 +17,57 @@ interface ReferrersIndex {
 }
 
 describe('skopeo against berth', { timeout: 300_000 }, () => {
-  let workDir = '';
-  let layout: BusyboxLayout;
-  let berth: BerthProcess | undefined;
-  let env: NodeJS.ProcessEnv = {};
-
-  before(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'berth-e2e-skopeo-'));
-    if (!haveTools('skopeo', '/bin/busybox', 'tar')) {
-      return;
-    }
-    layout = await buildBusyboxLayout(join(workDir, 'layout'));
-    berth = await startBerth({ dataDir: join(workDir, 'data') });
-    env = await createContainersEnv(join(workDir, 'containers'), [berth.host]);
-  });
-
-  after(async () => {
-    await berth?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  });
-
-  /** Returns the running server; the tests call it after requireSkopeoTools passed, so before() started it. */
-  const server = (): BerthProcess => {
-    assert.ok(berth, 'berth was not started by before()');
-    return berth;
-  };
-  const source = (ref: string): string => `oci:${layout.dir}:${ref}`;
+  const fixture = useClientFixture('skopeo', [skopeoTool, ...busyboxBuildTools], buildBusyboxLayout);
+  const server = fixture.server;
+  const source = (ref: string): string => `oci:${fixture.layout().dir}:${ref}`;
   const remote = (repositoryAndReference: string): string => `docker://${server().host}/${repositoryAndReference}`;
 
   test('copy pushes image', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:latest'), remote('e2e/busybox:latest')]);
+    if (!fixture.requireTools(t)) return;
+    await skopeo(fixture.env(), ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:latest'), remote('e2e/busybox:latest')]);
 
     const response = await headManifest(server().url, 'e2e/busybox', 'latest');
     assert.equal(response.status, 200);
-    assert.equal(response.headers.get('docker-content-digest'), layout.latest.manifest.digest);
+    assert.equal(response.headers.get('docker-content-digest'), fixture.layout().latest.manifest.digest);
     assert.equal(response.headers.get('content-type'), MEDIA_TYPES.imageManifest);
-    assert.equal(response.headers.get('content-length'), String(layout.latest.manifest.size));
+    assert.equal(response.headers.get('content-length'), String(fixture.layout().latest.manifest.size));
   });
 
   test('inspect raw matches digest', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:latest')]);
+    if (!fixture.requireTools(t)) return;
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:latest')]);
 
-    assert.equal(sha256Bytes(stdout), layout.latest.manifest.digest);
+    assert.equal(sha256Bytes(stdout), fixture.layout().latest.manifest.digest);
   });
 
   test('inspect reports config fields', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { stdout } = await skopeo(env, ['inspect', '--tls-verify=false', remote('e2e/busybox:latest')]);
+    if (!fixture.requireTools(t)) return;
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--tls-verify=false', remote('e2e/busybox:latest')]);
     const inspected = JSON.parse(stdout) as { Digest: string; Architecture: string; Os: string; Layers: string[]; Env: string[] };
 
-    assert.equal(inspected.Digest, layout.latest.manifest.digest);
-    assert.equal(inspected.Architecture, layout.latest.platform.architecture);
+    assert.equal(inspected.Digest, fixture.layout().latest.manifest.digest);
+    assert.equal(inspected.Architecture, fixture.layout().latest.platform.architecture);
     assert.equal(inspected.Os, 'linux');
     assert.deepEqual(
       inspected.Layers,
-      layout.latest.layers.map((layer) => layer.digest),
+      fixture.layout().latest.layers.map((layer) => layer.digest),
     );
     assert.ok(inspected.Env.some((variable) => variable.startsWith('PATH=')), `no PATH in Env: ${JSON.stringify(inspected.Env)}`);
   });
 
   test('inspect config matches layout', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { stdout } = await skopeo(env, ['inspect', '--config', '--raw', '--tls-verify=false', remote('e2e/busybox:latest')]);
+    if (!fixture.requireTools(t)) return;
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--config', '--raw', '--tls-verify=false', remote('e2e/busybox:latest')]);
     const config = JSON.parse(stdout) as { config: { Cmd: string[] }; rootfs: { diff_ids: string[] } };
 
-    assert.equal(sha256Bytes(stdout), layout.latest.config.digest);
+    assert.equal(sha256Bytes(stdout), fixture.layout().latest.config.digest);
     assert.deepEqual(config.config.Cmd, ['/bin/sh']);
-    assert.deepEqual(config.rootfs.diff_ids, layout.latest.diffIds);
+    assert.deepEqual(config.rootfs.diff_ids, fixture.layout().latest.diffIds);
   });
 
   test('copy --all pushes index', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    await skopeo(env, [
+    if (!fixture.requireTools(t)) return;
+    await skopeo(fixture.env(), [
       'copy',
       '--all',
       '--preserve-digests',
@@ -110,23 +76,23 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
       remote('e2e/busybox:multi'),
     ]);
 
-    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:multi')]);
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:multi')]);
     const index = JSON.parse(stdout) as { mediaType: string; manifests: Descriptor[] };
-    assert.equal(sha256Bytes(stdout), layout.multi.index.digest);
+    assert.equal(sha256Bytes(stdout), fixture.layout().multi.index.digest);
     assert.equal(index.mediaType, MEDIA_TYPES.imageIndex);
     assert.deepEqual(
       index.manifests.map((entry) => entry.platform?.architecture),
       ['amd64', 'arm64'],
     );
-    for (const image of [layout.multi.amd64, layout.multi.arm64]) {
-      const child = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote(`e2e/busybox@${image.manifest.digest}`)]);
+    for (const image of [fixture.layout().multi.amd64, fixture.layout().multi.arm64]) {
+      const child = await skopeo(fixture.env(), ['inspect', '--raw', '--tls-verify=false', remote(`e2e/busybox@${image.manifest.digest}`)]);
       assert.equal(sha256Bytes(child.stdout), image.manifest.digest, `manifest of ${image.platform.architecture}`);
     }
   });
 
   test('override-arch selects arm64 config', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { stdout } = await skopeo(env, [
+    if (!fixture.requireTools(t)) return;
+    const { stdout } = await skopeo(fixture.env(), [
       'inspect',
       '--config',
       '--raw',
@@ -137,27 +103,27 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     ]);
     const config = JSON.parse(stdout) as { architecture: string };
 
-    assert.equal(sha256Bytes(stdout), layout.multi.arm64.config.digest);
+    assert.equal(sha256Bytes(stdout), fixture.layout().multi.arm64.config.digest);
     assert.equal(config.architecture, 'arm64');
   });
 
   test('copy pushes sbom artifact', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:sbom'), remote('e2e/busybox:sbom')]);
+    if (!fixture.requireTools(t)) return;
+    await skopeo(fixture.env(), ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:sbom'), remote('e2e/busybox:sbom')]);
 
-    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:sbom')]);
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--raw', '--tls-verify=false', remote('e2e/busybox:sbom')]);
     const manifest = JSON.parse(stdout) as { artifactType: string; subject: Descriptor; layers: Descriptor[] };
-    assert.equal(sha256Bytes(stdout), layout.sbom.manifest.digest);
+    assert.equal(sha256Bytes(stdout), fixture.layout().sbom.manifest.digest);
     assert.equal(manifest.artifactType, 'application/spdx+json');
-    assert.equal(manifest.subject.digest, layout.latest.manifest.digest);
-    const documentBlob = await headBlob(server().url, 'e2e/busybox', layout.sbom.document.digest);
+    assert.equal(manifest.subject.digest, fixture.layout().latest.manifest.digest);
+    const documentBlob = await headBlob(server().url, 'e2e/busybox', fixture.layout().sbom.document.digest);
     assert.equal(documentBlob.status, 200);
-    assert.equal(documentBlob.headers.get('content-length'), String(layout.sbom.document.size));
+    assert.equal(documentBlob.headers.get('content-length'), String(fixture.layout().sbom.document.size));
   });
 
   test('list-tags returns exact set', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { stdout } = await skopeo(env, ['list-tags', '--tls-verify=false', remote('e2e/busybox')]);
+    if (!fixture.requireTools(t)) return;
+    const { stdout } = await skopeo(fixture.env(), ['list-tags', '--tls-verify=false', remote('e2e/busybox')]);
     const listing = JSON.parse(stdout) as { Repository: string; Tags: string[] };
 
     assert.equal(listing.Repository, `${server().host}/e2e/busybox`);
@@ -165,8 +131,8 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
   });
 
   test('referrers lists sbom artifact', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}`);
+    if (!fixture.requireTools(t)) return;
+    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${fixture.layout().latest.manifest.digest}`);
 
     assert.equal(response.status, 200, body);
     assert.equal(response.headers.get('content-type'), MEDIA_TYPES.imageIndex);
@@ -176,15 +142,15 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     assert.equal(index.manifests.length, 1, body);
     const [referrer] = index.manifests;
     assert.equal(referrer?.mediaType, MEDIA_TYPES.imageManifest);
-    assert.equal(referrer?.digest, layout.sbom.manifest.digest);
-    assert.equal(referrer?.size, layout.sbom.manifest.size);
+    assert.equal(referrer?.digest, fixture.layout().sbom.manifest.digest);
+    assert.equal(referrer?.size, fixture.layout().sbom.manifest.size);
     assert.equal(referrer?.artifactType, 'application/spdx+json');
-    assert.deepEqual(referrer?.annotations, layout.sbom.annotations);
+    assert.deepEqual(referrer?.annotations, fixture.layout().sbom.annotations);
   });
 
   test('referrers filter by artifactType', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const path = `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}?artifactType=${encodeURIComponent('application/spdx+json')}`;
+    if (!fixture.requireTools(t)) return;
+    const path = `/v2/e2e/busybox/referrers/${fixture.layout().latest.manifest.digest}?artifactType=${encodeURIComponent('application/spdx+json')}`;
     const { response, body } = await getText(server().url, path);
 
     assert.equal(response.status, 200, body);
@@ -192,13 +158,13 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     const index = JSON.parse(body) as ReferrersIndex;
     assert.deepEqual(
       index.manifests.map((entry) => entry.digest),
-      [layout.sbom.manifest.digest],
+      [fixture.layout().sbom.manifest.digest],
     );
   });
 
   test('referrers filter excludes other types', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const path = `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}?artifactType=${encodeURIComponent('application/vnd.example.signature+json')}`;
+    if (!fixture.requireTools(t)) return;
+    const path = `/v2/e2e/busybox/referrers/${fixture.layout().latest.manifest.digest}?artifactType=${encodeURIComponent('application/vnd.example.signature+json')}`;
     const { response, body } = await getText(server().url, path);
 
     assert.equal(response.status, 200, body);
@@ -208,7 +174,7 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
   });
 
   test('referrers of unknown digest empty', async (t) => {
-    if (!requireSkopeoTools(t)) return;
+    if (!fixture.requireTools(t)) return;
     const unknownDigest = sha256Bytes('no manifest has this content');
     const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${unknownDigest}`);
 
@@ -219,23 +185,23 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
   });
 
   test('artifact accepted before subject', async (t) => {
-    if (!requireSkopeoTools(t)) return;
+    if (!fixture.requireTools(t)) return;
     // The OCI distribution spec requires accepting a manifest whose subject is not (yet) in the repository.
-    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:sbom'), remote('e2e/orphan:sbom')]);
+    await skopeo(fixture.env(), ['copy', '--preserve-digests', '--dest-tls-verify=false', source('busybox:sbom'), remote('e2e/orphan:sbom')]);
 
-    const subject = await headManifest(server().url, 'e2e/orphan', layout.latest.manifest.digest);
+    const subject = await headManifest(server().url, 'e2e/orphan', fixture.layout().latest.manifest.digest);
     assert.equal(subject.status, 404);
-    const { response, body } = await getText(server().url, `/v2/e2e/orphan/referrers/${layout.latest.manifest.digest}`);
+    const { response, body } = await getText(server().url, `/v2/e2e/orphan/referrers/${fixture.layout().latest.manifest.digest}`);
     assert.equal(response.status, 200, body);
     assert.deepEqual(
       (JSON.parse(body) as ReferrersIndex).manifests.map((entry) => entry.digest),
-      [layout.sbom.manifest.digest],
+      [fixture.layout().sbom.manifest.digest],
     );
   });
 
   test('copy across repositories mounts blobs', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const { stderr } = await skopeo(env, [
+    if (!fixture.requireTools(t)) return;
+    const { stderr } = await skopeo(fixture.env(), [
       '--debug',
       'copy',
       '--preserve-digests',
@@ -247,8 +213,8 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
 
     const response = await headManifest(server().url, 'e2e/mirror', 'latest');
     assert.equal(response.status, 200);
-    assert.equal(response.headers.get('docker-content-digest'), layout.latest.manifest.digest);
-    for (const layer of layout.latest.layers) {
+    assert.equal(response.headers.get('docker-content-digest'), fixture.layout().latest.manifest.digest);
+    for (const layer of fixture.layout().latest.layers) {
       const blob = await headBlob(server().url, 'e2e/mirror', layer.digest);
       assert.equal(blob.status, 200, `HEAD blob ${layer.digest} in e2e/mirror`);
       // skopeo 1.9 logs "Trying to mount ...mount=DIGEST" at --debug when its blob info
@@ -259,15 +225,15 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
       );
     }
     const mountsDone = stderr.split('\n').filter((line) => line.includes('... mount OK')).length;
-    assert.equal(mountsDone, layout.latest.layers.length, 'mounts that berth answered with 201 Created');
+    assert.equal(mountsDone, fixture.layout().latest.layers.length, 'mounts that berth answered with 201 Created');
   });
 
   test('copy back reproduces every blob', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const pulledDir = join(workDir, 'pulled');
-    await skopeo(env, ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', remote('e2e/busybox:multi'), `oci:${pulledDir}:busybox:multi`]);
+    if (!fixture.requireTools(t)) return;
+    const pulledDir = join(fixture.workDir(), 'pulled');
+    await skopeo(fixture.env(), ['copy', '--all', '--preserve-digests', '--src-tls-verify=false', remote('e2e/busybox:multi'), `oci:${pulledDir}:busybox:multi`]);
     for (const ref of ['latest', 'sbom']) {
-      await skopeo(env, ['copy', '--preserve-digests', '--src-tls-verify=false', remote(`e2e/busybox:${ref}`), `oci:${pulledDir}:busybox:${ref}`]);
+      await skopeo(fixture.env(), ['copy', '--preserve-digests', '--src-tls-verify=false', remote(`e2e/busybox:${ref}`), `oci:${pulledDir}:busybox:${ref}`]);
     }
 
     const blobNames = (await readdir(join(pulledDir, 'blobs', 'sha256'))).sort();
@@ -276,19 +242,19 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     }
     assert.deepEqual(
       blobNames.map((name) => `sha256:${name}`),
-      layout.blobDigests,
+      fixture.layout().blobDigests,
     );
     const pulledIndex = JSON.parse(await readFile(join(pulledDir, 'index.json'), 'utf8')) as { manifests: Descriptor[] };
     const pulledRefs = Object.fromEntries(
       pulledIndex.manifests.map((entry) => [entry.annotations?.[REF_NAME_ANNOTATION], entry.digest] as const),
     );
-    assert.deepEqual(pulledRefs, layout.refs);
+    assert.deepEqual(pulledRefs, fixture.layout().refs);
   });
 
   test('delete by digest removes tag', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    const digest = layout.latest.manifest.digest;
-    await skopeo(env, ['delete', '--tls-verify=false', remote(`e2e/mirror@${digest}`)]);
+    if (!fixture.requireTools(t)) return;
+    const digest = fixture.layout().latest.manifest.digest;
+    await skopeo(fixture.env(), ['delete', '--tls-verify=false', remote(`e2e/mirror@${digest}`)]);
 
     const byTag = await headManifest(server().url, 'e2e/mirror', 'latest');
     assert.equal(byTag.status, 404);
@@ -298,13 +264,13 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     assert.equal(otherRepository.status, 200, 'deleting from e2e/mirror must leave e2e/busybox:latest');
   });
   test('copy --format v2s2 pushes docker manifest', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    await skopeo(env, ['copy', '--format=v2s2', '--dest-tls-verify=false', source('busybox:latest'), remote('e2e/docker:v2s2')]);
+    if (!fixture.requireTools(t)) return;
+    await skopeo(fixture.env(), ['copy', '--format=v2s2', '--dest-tls-verify=false', source('busybox:latest'), remote('e2e/docker:v2s2')]);
 
-    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/docker:v2s2')]);
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--raw', '--tls-verify=false', remote('e2e/docker:v2s2')]);
     const manifest = JSON.parse(stdout) as { mediaType: string; config: Descriptor; layers: Descriptor[] };
     assert.equal(manifest.mediaType, DOCKER_MANIFEST_V2);
-    assert.equal(manifest.config.digest, layout.latest.config.digest);
+    assert.equal(manifest.config.digest, fixture.layout().latest.config.digest);
     const response = await headManifest(server().url, 'e2e/docker', 'v2s2');
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-type'), DOCKER_MANIFEST_V2);
@@ -312,16 +278,16 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
   });
 
   test('zstd layers round trip', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    // skopeo recompresses the layers into a second local layout. Pushing that layout with
+    if (!fixture.requireTools(t)) return;
+    // skopeo recompresses the layers into a second local fixture.layout(). Pushing that layout with
     // --preserve-digests sends the zstd blobs as they are.
-    const zstdDir = join(workDir, 'zstd');
-    await skopeo(env, ['copy', '--dest-compress', '--dest-compress-format=zstd', source('busybox:latest'), `oci:${zstdDir}:busybox:zstd`]);
-    const local = await skopeo(env, ['inspect', '--raw', `oci:${zstdDir}:busybox:zstd`]);
+    const zstdDir = join(fixture.workDir(), 'zstd');
+    await skopeo(fixture.env(), ['copy', '--dest-compress', '--dest-compress-format=zstd', source('busybox:latest'), `oci:${zstdDir}:busybox:zstd`]);
+    const local = await skopeo(fixture.env(), ['inspect', '--raw', `oci:${zstdDir}:busybox:zstd`]);
     const localManifest = JSON.parse(local.stdout) as { layers: Descriptor[] };
-    await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${zstdDir}:busybox:zstd`, remote('e2e/zstd:latest')]);
+    await skopeo(fixture.env(), ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${zstdDir}:busybox:zstd`, remote('e2e/zstd:latest')]);
 
-    const { stdout } = await skopeo(env, ['inspect', '--raw', '--tls-verify=false', remote('e2e/zstd:latest')]);
+    const { stdout } = await skopeo(fixture.env(), ['inspect', '--raw', '--tls-verify=false', remote('e2e/zstd:latest')]);
     assert.equal(sha256Bytes(stdout), sha256Bytes(local.stdout));
     for (const layer of localManifest.layers) {
       assert.equal(layer.mediaType, 'application/vnd.oci.image.layer.v1.tar+zstd');
@@ -331,69 +297,52 @@ describe('skopeo against berth', { timeout: 300_000 }, () => {
     }
   });
   test('copy over tag moves it', async (t) => {
-    if (!requireSkopeoTools(t)) return;
+    if (!fixture.requireTools(t)) return;
     const copyTo = (from: string): Promise<unknown> =>
-      skopeo(env, ['copy', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', from, remote('e2e/moving:current')]);
+      skopeo(fixture.env(), ['copy', '--preserve-digests', '--src-tls-verify=false', '--dest-tls-verify=false', from, remote('e2e/moving:current')]);
     await copyTo(remote('e2e/busybox:latest'));
     await copyTo(remote('e2e/busybox:latest'));
     const initial = await headManifest(server().url, 'e2e/moving', 'current');
-    assert.equal(initial.headers.get('docker-content-digest'), layout.latest.manifest.digest);
+    assert.equal(initial.headers.get('docker-content-digest'), fixture.layout().latest.manifest.digest);
 
-    await copyTo(remote(`e2e/busybox@${layout.multi.arm64.manifest.digest}`));
+    await copyTo(remote(`e2e/busybox@${fixture.layout().multi.arm64.manifest.digest}`));
 
     const moved = await headManifest(server().url, 'e2e/moving', 'current');
-    assert.equal(moved.headers.get('docker-content-digest'), layout.multi.arm64.manifest.digest);
-    const previous = await headManifest(server().url, 'e2e/moving', layout.latest.manifest.digest);
+    assert.equal(moved.headers.get('docker-content-digest'), fixture.layout().multi.arm64.manifest.digest);
+    const previous = await headManifest(server().url, 'e2e/moving', fixture.layout().latest.manifest.digest);
     assert.equal(previous.status, 200, 'the manifest that lost its tag is still reachable by digest');
   });
 
   test('referrers drop deleted artifact', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    await skopeo(env, ['delete', '--tls-verify=false', remote(`e2e/busybox@${layout.sbom.manifest.digest}`)]);
+    if (!fixture.requireTools(t)) return;
+    await skopeo(fixture.env(), ['delete', '--tls-verify=false', remote(`e2e/busybox@${fixture.layout().sbom.manifest.digest}`)]);
 
-    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${layout.latest.manifest.digest}`);
+    const { response, body } = await getText(server().url, `/v2/e2e/busybox/referrers/${fixture.layout().latest.manifest.digest}`);
     assert.equal(response.status, 200, body);
     assert.deepEqual((JSON.parse(body) as ReferrersIndex).manifests, []);
-    const { stdout } = await skopeo(env, ['list-tags', '--tls-verify=false', remote('e2e/busybox')]);
+    const { stdout } = await skopeo(fixture.env(), ['list-tags', '--tls-verify=false', remote('e2e/busybox')]);
     assert.deepEqual([...(JSON.parse(stdout) as { Tags: string[] }).Tags].sort(), ['latest', 'multi']);
   });
 });
 
 describe('skopeo list-tags across pages', { timeout: 300_000 }, () => {
   const tags = ['1.0', '1.1', '2.0', 'latest', 'stable'];
-  let workDir = '';
-  let layoutDir = '';
-  let berth: BerthProcess | undefined;
-  let env: NodeJS.ProcessEnv = {};
-
-  before(async () => {
-    workDir = await mkdtemp(join(tmpdir(), 'berth-e2e-pages-'));
-    if (!haveTools('skopeo', '/bin/busybox', 'tar')) {
-      return;
-    }
-    layoutDir = (await buildBusyboxLayout(join(workDir, 'layout'))).dir;
-    // A page size of 2 makes the five tags span three pages.
-    berth = await startBerth({ dataDir: join(workDir, 'data'), env: { BERTH_LIMITS_DEFAULT_PAGE_SIZE: '2' } });
-    env = await createContainersEnv(join(workDir, 'containers'), [berth.host]);
-  });
-
-  after(async () => {
-    await berth?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  });
+  // A page size of 2 makes the five tags span three pages.
+  const fixture = useClientFixture('pages', [skopeoTool, ...busyboxBuildTools], buildBusyboxLayout, { BERTH_LIMITS_DEFAULT_PAGE_SIZE: '2' });
 
   test('list-tags follows Link header', async (t) => {
-    if (!requireSkopeoTools(t)) return;
-    assert.ok(berth, 'berth was not started by before()');
+    if (!fixture.requireTools(t)) return;
+    const berth = fixture.server();
+    const layoutDir = fixture.layout().dir;
     for (const tag of tags) {
-      await skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layoutDir}:busybox:latest`, `docker://${berth.host}/e2e/paged:${tag}`]);
+      await skopeo(fixture.env(), ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layoutDir}:busybox:latest`, `docker://${berth.host}/e2e/paged:${tag}`]);
     }
 
     const firstPage = await getText(berth.url, '/v2/e2e/paged/tags/list');
     assert.equal(firstPage.response.status, 200, firstPage.body);
     assert.deepEqual((JSON.parse(firstPage.body) as { tags: string[] }).tags, tags.slice(0, 2));
     assert.match(firstPage.response.headers.get('link') ?? '', /rel="next"/);
-    const { stdout } = await skopeo(env, ['list-tags', '--tls-verify=false', `docker://${berth.host}/e2e/paged`]);
+    const { stdout } = await skopeo(fixture.env(), ['list-tags', '--tls-verify=false', `docker://${berth.host}/e2e/paged`]);
     assert.deepEqual((JSON.parse(stdout) as { Tags: string[] }).Tags, tags);
   });
 });

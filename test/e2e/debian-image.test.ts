@@ -1,30 +1,16 @@
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { mkdir, readFile, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { TestContext } from 'node:test';
+import { describe, test } from 'node:test';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { MEDIA_TYPES, blobPath, buildDebianLayout, sha256File } from '../helpers/images.js';
-import type { DebianLayout, Descriptor } from '../helpers/images.js';
-import { startBerth } from '../helpers/process.js';
-import type { BerthProcess } from '../helpers/process.js';
-import { requireTool } from '../helpers/tools.js';
-import { createContainersEnv, haveTools, podman, skopeo } from './containers-env.js';
+import type { Descriptor } from '../helpers/images.js';
+import { podman, skopeo } from './containers-env.js';
+import { useClientFixture, debootstrapTool, podmanTool, skopeoTool } from './fixture.js';
 import { headManifest } from './registry-http.js';
-
-/** Returns whether debootstrap, podman, skopeo and tar are installed; see `requireTool`. */
-function requireDebianTools(t: TestContext): boolean {
-  return (
-    requireTool(t, 'debootstrap', 'debootstrap') &&
-    requireTool(t, 'podman', 'podman') &&
-    requireTool(t, 'skopeo', 'skopeo') &&
-    requireTool(t, 'tar', 'tar')
-  );
-}
 
 /** Returns the sha256 digest of the gunzipped content of a file, streaming it. */
 async function sha256OfGunzipped(path: string): Promise<string> {
@@ -40,41 +26,16 @@ async function sha256OfGunzipped(path: string): Promise<string> {
 // The first run builds the root filesystem with debootstrap (30-60 s, network access to
 // the Debian mirror). Later runs reuse the cached layer.
 describe('debian image through podman and skopeo', { timeout: 900_000 }, () => {
-  let workDir = '';
-  let layout: DebianLayout;
-  let berth: BerthProcess | undefined;
-  let env: NodeJS.ProcessEnv = {};
-
-  before(async () => {
-    // podman 4.3 names an image pulled from an OCI layout after the layout's path, which
-    // must then be a valid lowercase repository name, so the directory name is lowercase hex.
-    workDir = join(tmpdir(), `berth-e2e-debian-${randomBytes(6).toString('hex')}`);
-    await mkdir(workDir);
-    if (!haveTools('debootstrap', 'podman', 'skopeo', 'tar')) {
-      return;
-    }
-    layout = await buildDebianLayout(join(workDir, 'layout'));
-    berth = await startBerth({ dataDir: join(workDir, 'data') });
-    env = await createContainersEnv(join(workDir, 'containers'), [berth.host]);
-  });
-
-  after(async () => {
-    await berth?.stop();
-    await rm(workDir, { recursive: true, force: true });
-  });
-
-  const server = (): BerthProcess => {
-    assert.ok(berth, 'berth was not started by before()');
-    return berth;
-  };
+  const fixture = useClientFixture('debian', [debootstrapTool, podmanTool, skopeoTool, { command: 'tar', debianPackage: 'tar' }], buildDebianLayout);
+  const server = fixture.server;
 
   test('podman pushes debian image', async (t) => {
-    if (!requireDebianTools(t)) return;
-    const pulled = await podman(env, ['pull', '--quiet', `oci:${layout.dir}:debian:minbase`]);
+    if (!fixture.requireTools(t)) return;
+    const pulled = await podman(fixture.env(), ['pull', '--quiet', `oci:${fixture.layout().dir}:debian:minbase`]);
     const id = pulled.stdout.trim();
-    assert.equal(`sha256:${id}`, layout.minbase.config.digest);
+    assert.equal(`sha256:${id}`, fixture.layout().minbase.config.digest);
 
-    await podman(env, ['push', id, `docker://${server().host}/e2e/debian:minbase`]);
+    await podman(fixture.env(), ['push', id, `docker://${server().host}/e2e/debian:minbase`]);
 
     const response = await headManifest(server().url, 'e2e/debian', 'minbase');
     assert.equal(response.status, 200);
@@ -82,9 +43,9 @@ describe('debian image through podman and skopeo', { timeout: 900_000 }, () => {
   });
 
   test('skopeo pull keeps config and diff_ids', async (t) => {
-    if (!requireDebianTools(t)) return;
-    const pulledDir = join(workDir, 'pulled');
-    await skopeo(env, ['copy', '--src-tls-verify=false', `docker://${server().host}/e2e/debian:minbase`, `oci:${pulledDir}:debian:minbase`]);
+    if (!fixture.requireTools(t)) return;
+    const pulledDir = join(fixture.workDir(), 'pulled');
+    await skopeo(fixture.env(), ['copy', '--src-tls-verify=false', `docker://${server().host}/e2e/debian:minbase`, `oci:${pulledDir}:debian:minbase`]);
 
     const blobNames = await readdir(join(pulledDir, 'blobs', 'sha256'));
     for (const name of blobNames) {
@@ -97,34 +58,34 @@ describe('debian image through podman and skopeo', { timeout: 900_000 }, () => {
       config: Descriptor;
       layers: Descriptor[];
     };
-    assert.equal(manifest.config.digest, layout.minbase.config.digest);
+    assert.equal(manifest.config.digest, fixture.layout().minbase.config.digest);
     const config = JSON.parse(await readFile(blobPath(pulledDir, manifest.config.digest), 'utf8')) as {
       rootfs: { diff_ids: string[] };
     };
-    assert.deepEqual(config.rootfs.diff_ids, layout.minbase.diffIds);
+    assert.deepEqual(config.rootfs.diff_ids, fixture.layout().minbase.diffIds);
 
     // podman compressed the layers again, so their digests may differ from the layout's,
     // but each must still decompress to the tar that its diff_id names.
-    assert.equal(manifest.layers.length, layout.minbase.diffIds.length);
+    assert.equal(manifest.layers.length, fixture.layout().minbase.diffIds.length);
     for (const [position, layer] of manifest.layers.entries()) {
-      assert.equal(await sha256OfGunzipped(blobPath(pulledDir, layer.digest)), layout.minbase.diffIds[position], `layer ${position}`);
+      assert.equal(await sha256OfGunzipped(blobPath(pulledDir, layer.digest)), fixture.layout().minbase.diffIds[position], `layer ${position}`);
     }
   });
   test('parallel pushes share one layer', async (t) => {
-    if (!requireDebianTools(t)) return;
+    if (!fixture.requireTools(t)) return;
     // Three skopeo processes upload the same 60 MB layer at once, to three repositories.
     const repositories = ['e2e/parallel-a', 'e2e/parallel-b', 'e2e/parallel-c'];
     await Promise.all(
       repositories.map((repository) =>
-        skopeo(env, ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${layout.dir}:debian:minbase`, `docker://${server().host}/${repository}:minbase`]),
+        skopeo(fixture.env(), ['copy', '--preserve-digests', '--dest-tls-verify=false', `oci:${fixture.layout().dir}:debian:minbase`, `docker://${server().host}/${repository}:minbase`]),
       ),
     );
 
-    const rootfsLayer = layout.minbase.layers[0];
+    const rootfsLayer = fixture.layout().minbase.layers[0];
     assert.ok(rootfsLayer);
     for (const repository of repositories) {
       const manifest = await headManifest(server().url, repository, 'minbase');
-      assert.equal(manifest.headers.get('docker-content-digest'), layout.minbase.manifest.digest, `manifest in ${repository}`);
+      assert.equal(manifest.headers.get('docker-content-digest'), fixture.layout().minbase.manifest.digest, `manifest in ${repository}`);
       const response = await fetch(`${server().url}/v2/${repository}/blobs/${rootfsLayer.digest}`);
       assert.equal(response.status, 200, `GET layer in ${repository}`);
       assert.ok(response.body, `GET layer in ${repository} has no body`);
