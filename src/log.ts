@@ -14,7 +14,7 @@ export function createLogger(config: Config['log'], destination?: pino.Destinati
     redact: { paths: ['authorization', '*.authorization', 'headers.authorization', '*.password', '*.secret', '*.secretAccessKey'], censor: '[redacted]' },
   };
   if (pretty) {
-    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } });
+    return pino({ ...options, transport: { target: 'pino-pretty', options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service', singleLine: true } } });
   }
   return destination ? pino(options, destination) : pino(options);
 }
