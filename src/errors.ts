@@ -32,7 +32,7 @@ export const errorCatalog = {
   TAG_INVALID: { status: 400, description: 'invalid tag' },
   PAGINATION_NUMBER_INVALID: { status: 400, description: 'invalid number of results requested' },
   NOT_FOUND: { status: 404, description: 'no such endpoint' },
-  METHOD_NOT_ALLOWED: { status: 405, description: 'method not allowed on this endpoint' },
+  REQUEST_INVALID: { status: 400, description: 'malformed HTTP request' },
   UNAVAILABLE: { status: 503, description: 'a backing service is unavailable' },
   INTERNAL: { status: 500, description: 'internal server error' },
 } as const satisfies Record<string, ErrorDescriptor>;

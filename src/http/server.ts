@@ -17,9 +17,12 @@ export function createHttpServer(services: Services, log: Logger): Server {
   const server = createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000 }, (req, res) => {
     void handleRequest(services, log, req, res);
   });
-  server.on('clientError', (error, socket) => {
-    log.debug({ err: error }, 'malformed http request');
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    // Only the code and message: the error object also carries the raw request bytes, headers included.
+    log.debug({ code: error.code, reason: error.message }, 'malformed http request');
+    if (!socket.writable) return;
+    const body = errorBody(new RegistryError('REQUEST_INVALID', `malformed HTTP request (${error.code ?? 'parse error'}): check the request line and headers`));
+    socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
   });
   return server;
 }
@@ -36,6 +39,22 @@ async function handleRequest(services: Services, log: Logger, req: IncomingMessa
   res.setHeader('X-Request-Id', requestId);
 
   const method = req.method ?? 'GET';
+  // 'close' fires once per response, whether it finished or the client went away, so every
+  // request gets exactly one completion line.
+  res.once('close', () => {
+    requestLog.info(
+      {
+        method,
+        path,
+        status: res.statusCode,
+        bytes: Number(res.getHeader('content-length') ?? 0),
+        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
+        ...(res.writableFinished ? {} : { aborted: true }),
+      },
+      'request completed',
+    );
+  });
+
   const match = matchRoute(routes, method, path);
   try {
     if (match.kind === 'not-found') {
@@ -60,31 +79,19 @@ async function handleRequest(services: Services, log: Logger, req: IncomingMessa
   } catch (error) {
     sendError(requestLog, req, res, error);
   }
-  const finish = (): void => {
-    requestLog.info(
-      {
-        method,
-        path,
-        status: res.statusCode,
-        bytes: Number(res.getHeader('content-length') ?? 0),
-        durationMs: Number(process.hrtime.bigint() - started) / 1e6,
-      },
-      'request completed',
-    );
-  };
-  if (res.writableFinished) finish();
-  else res.once('close', finish);
 }
 
 function sendError(log: Logger, req: IncomingMessage, res: ServerResponse, error: unknown): void {
-  const registryError = toRegistryError(error);
-  if (registryError.status >= 500) log.error({ err: error }, 'request failed');
-  else log.debug({ code: registryError.code, message: registryError.message }, 'request rejected');
   if (res.headersSent) {
-    // The status line is gone: the only signal left to the client is a cut connection.
+    // The status line is gone, usually because the client closed the connection during the body:
+    // the only signal left is a cut connection.
+    log.debug({ err: error }, 'response body interrupted');
     res.destroy();
     return;
   }
+  const registryError = toRegistryError(error, req);
+  if (registryError.status >= 500) log.error({ err: error }, 'request failed');
+  else log.debug({ code: registryError.code, message: registryError.message }, 'request rejected');
   const body = Buffer.from(errorBody(registryError));
   const headers: Record<string, string | number> = { 'Content-Type': 'application/json', 'Content-Length': body.byteLength, ...registryError.headers };
   if (!req.complete) headers.Connection = 'close';
@@ -93,13 +100,13 @@ function sendError(log: Logger, req: IncomingMessage, res: ServerResponse, error
 }
 
 /** Maps any thrown value to a catalog error; unknown failures become INTERNAL without their details. */
-function toRegistryError(error: unknown): RegistryError {
+function toRegistryError(error: unknown, req: IncomingMessage): RegistryError {
   if (error instanceof RegistryError) return error;
   if (error instanceof BackendUnavailableError) {
     return new RegistryError('UNAVAILABLE', `${error.message}: retry later`, { headers: { 'Retry-After': '5' } });
   }
   const code = (error as NodeJS.ErrnoException | undefined)?.code;
-  if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'ERR_STREAM_DESTROYED') {
+  if (!req.complete && (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || code === 'ERR_STREAM_DESTROYED')) {
     return new RegistryError('BLOB_UPLOAD_INVALID', 'the request body ended before it was complete: the partial data was discarded, send it again');
   }
   return new RegistryError('INTERNAL', 'internal server error: the failure was logged with this request id');

@@ -126,5 +126,7 @@ describe('base endpoints and names', () => {
       socket.on('error', reject);
     });
     assert.match(reply, /^HTTP\/1.1 400/);
+    const body = JSON.parse(reply.slice(reply.indexOf('\r\n\r\n') + 4)) as { errors: { code: string }[] };
+    assert.equal(body.errors[0]?.code, 'REQUEST_INVALID');
   });
 });
