@@ -31,17 +31,16 @@ export class Registry {
    */
   static async start(config: Config, log: Logger): Promise<Registry> {
     const { storageRoot, sqlitePath } = resolvePaths(config);
-    const driver: StorageDriver = new FilesystemDriver(storageRoot);
+    const driver: StorageDriver = await FilesystemDriver.create(storageRoot);
     const store: MetadataStore = openSqliteStore(sqlitePath);
     let registry: Registry;
     try {
       await store.migrate();
-      await driver.ping();
       const services: Services = {
         config,
         driver,
         store,
-        blobs: new BlobService(driver, store),
+        blobs: new BlobService(driver, store, log),
         uploads: new UploadService(driver, store, log),
         manifests: new ManifestService(store),
       };

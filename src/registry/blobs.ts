@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
 import { PathNotFoundError, RegistryError } from '../errors.js';
 import type { MetadataStore } from '../metadata/store.js';
 import { parseDigest, type Digest } from '../oci/digest.js';
@@ -16,6 +17,7 @@ export class BlobService {
   constructor(
     private readonly driver: StorageDriver,
     private readonly store: MetadataStore,
+    private readonly log: Logger,
   ) {}
 
   /** Returns the size of a blob linked into `repository`; throws BLOB_UNKNOWN when it is not. */
@@ -25,13 +27,18 @@ export class BlobService {
     return blob.size;
   }
 
-  /** Streams a blob linked into `repository`, whole or one range of it. */
+  /**
+   * Streams a blob linked into `repository`, whole or one range of it. A linked blob whose
+   * content is missing from storage is logged as an error and reported to the client as unknown.
+   */
   async open(repository: string, digest: Digest, range?: ByteRange): Promise<Readable> {
     try {
       return await this.driver.read(blobPath(digest), range);
     } catch (error) {
-      if (error instanceof PathNotFoundError) throw unknownBlob(repository, digest);
-      throw error;
+      if (!(error instanceof PathNotFoundError)) throw error;
+      // NOTE: HEAD answers from the metadata store alone, so it still reports such a blob as present.
+      this.log.error({ repository, digest: digest.value, path: error.path }, 'blob content missing from storage');
+      throw unknownBlob(repository, digest);
     }
   }
 
@@ -55,5 +62,7 @@ export class BlobService {
 }
 
 function unknownBlob(repository: string, digest: Digest): RegistryError {
-  return new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} is not in repository ${repository}`, { detail: { digest: digest.value } });
+  return new RegistryError('BLOB_UNKNOWN', `blob ${digest.value} not found in repository ${repository}: push it, or mount it from a repository that has it`, {
+    detail: { digest: digest.value },
+  });
 }

@@ -19,6 +19,14 @@ export class FilesystemDriver implements StorageDriver {
     this.root = resolve(root);
   }
 
+  /** Creates the root directory when it is missing and returns a driver on it. */
+  static async create(root: string): Promise<FilesystemDriver> {
+    const driver = new FilesystemDriver(root);
+    await mkdir(driver.root, { recursive: true });
+    await driver.ping();
+    return driver;
+  }
+
   async stat(path: string): Promise<{ size: number }> {
     try {
       const info = await stat(this.fullPath(path));
@@ -86,8 +94,10 @@ export class FilesystemDriver implements StorageDriver {
     }
   }
 
+  /** Checks that the root is still a writable directory. It never recreates a root that went away. */
   async ping(): Promise<void> {
-    await mkdir(this.root, { recursive: true });
+    const info = await stat(this.root);
+    if (!info.isDirectory()) throw new Error(`storage root ${this.root} is not a directory`);
     const probe = join(this.root, '.ping');
     await writeFile(probe, String(Date.now()));
     await rm(probe, { force: true });
