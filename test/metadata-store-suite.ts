@@ -66,7 +66,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
       assert.deepEqual(await store.getLinkedBlob(repository, blob), { size: 1234 });
       assert.equal(await store.repositoryExists(repository), true);
       assert.equal(await store.findRepositoryWithBlob(blob), repository);
-      assert.deepEqual(await store.missingBlobs(repository, [blob, digest('other'), blob]), [digest('other')]);
+      assert.deepEqual(await store.linkedBlobSizes(repository, [blob, digest('other'), blob]), new Map([[blob, 1234]]));
       assert.equal(await store.unlinkBlob(repository, blob), true);
       assert.equal(await store.unlinkBlob(repository, blob), false);
       assert.equal(await store.getLinkedBlob(repository, blob), undefined);
@@ -79,16 +79,18 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
       assert.deepEqual(await store.getBlob(blob), { size: 12 * 1024 ** 3 });
     });
 
-    test('missing lists handle many digests', async () => {
+    test('size lookups handle many digests', async () => {
       const repository = repo();
       const digests = Array.from({ length: 1200 }, (_, index) => digest(`many-${index}`));
-      for (const value of digests.slice(0, 600)) {
-        await store.putBlob(value, 1);
+      for (const [index, value] of digests.slice(0, 600).entries()) {
+        await store.putBlob(value, index);
         await store.linkBlob(repository, value);
       }
-      const missing = await store.missingBlobs(repository, digests);
-      assert.equal(missing.length, 600);
-      assert.deepEqual(missing, digests.slice(600));
+      const sizes = await store.linkedBlobSizes(repository, digests);
+      assert.equal(sizes.size, 600);
+      assert.deepEqual([...sizes.keys()].sort(), digests.slice(0, 600).sort());
+      assert.equal(sizes.get(digests[599] ?? ''), 599);
+      assert.equal(sizes.has(digests[600] ?? ''), false);
     });
 
     test('manifest stored with tag', async () => {
@@ -103,7 +105,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
       const byTag = await store.getManifestByTag(repository, 'v1');
       assert.equal(byTag?.digest, record.digest);
       assert.equal(await store.getManifestByTag(repository, 'v2'), undefined);
-      assert.deepEqual(await store.missingManifests(repository, [record.digest, digest('x')]), [digest('x')]);
+      assert.deepEqual(await store.manifestSizes(repository, [record.digest, digest('x')]), new Map([[record.digest, record.content.length]]));
     });
 
     test('tag moves to new manifest', async () => {

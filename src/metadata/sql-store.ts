@@ -126,28 +126,33 @@ export class SqlMetadataStore implements MetadataStore {
     return Number(result.numDeletedRows) > 0;
   }
 
-  async missingBlobs(repository: string, digests: readonly string[]): Promise<string[]> {
-    return this.missingFrom('repository_blobs', repository, digests);
-  }
-
-  async missingManifests(repository: string, digests: readonly string[]): Promise<string[]> {
-    return this.missingFrom('manifests', repository, digests);
-  }
-
-  /** Returns the digests in `digests` that have no row of `repository` in `table`. */
-  private async missingFrom(table: 'repository_blobs' | 'manifests', repository: string, digests: readonly string[]): Promise<string[]> {
-    const wanted = unique(digests);
-    const found = new Set<string>();
-    for (const chunk of chunks(wanted)) {
+  async linkedBlobSizes(repository: string, digests: readonly string[]): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    for (const chunk of chunks(unique(digests))) {
       const rows = await this.db
-        .selectFrom(table)
-        .select('digest')
+        .selectFrom('repository_blobs')
+        .innerJoin('blobs', 'blobs.digest', 'repository_blobs.digest')
+        .select(['blobs.digest', 'blobs.size'])
+        .where('repository_blobs.repository', '=', repository)
+        .where('repository_blobs.digest', 'in', chunk)
+        .execute();
+      for (const row of rows) sizes.set(row.digest, Number(row.size));
+    }
+    return sizes;
+  }
+
+  async manifestSizes(repository: string, digests: readonly string[]): Promise<Map<string, number>> {
+    const sizes = new Map<string, number>();
+    for (const chunk of chunks(unique(digests))) {
+      const rows = await this.db
+        .selectFrom('manifests')
+        .select(['digest', 'size'])
         .where('repository', '=', repository)
         .where('digest', 'in', chunk)
         .execute();
-      for (const row of rows) found.add(row.digest);
+      for (const row of rows) sizes.set(row.digest, Number(row.size));
     }
-    return wanted.filter((digest) => !found.has(digest));
+    return sizes;
   }
 
   async putManifest(manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {

@@ -88,11 +88,11 @@ export interface MetadataStore {
   /** Removes a blob's link from a repository; returns false when it was not linked. */
   unlinkBlob(repository: string, digest: string): Promise<boolean>;
 
-  /** Returns the digests in `digests` that are not linked into `repository`. */
-  missingBlobs(repository: string, digests: readonly string[]): Promise<string[]>;
+  /** Returns the size of each blob in `digests` that is linked into `repository`; absent ones are left out. */
+  linkedBlobSizes(repository: string, digests: readonly string[]): Promise<Map<string, number>>;
 
-  /** Returns the digests in `digests` that are not manifests of `repository`. */
-  missingManifests(repository: string, digests: readonly string[]): Promise<string[]>;
+  /** Returns the size of each manifest of `repository` in `digests`; absent ones are left out. */
+  manifestSizes(repository: string, digests: readonly string[]): Promise<Map<string, number>>;
 
   /**
    * Stores a manifest with its references and, when `tag` is given, points the tag at it, in one

@@ -34,14 +34,21 @@ export interface Descriptor {
   readonly urls?: readonly string[];
 }
 
+/** A descriptor the registry must be able to resolve, with the manifest field it came from. */
+export interface Reference {
+  readonly field: string;
+  readonly digest: string;
+  readonly size: number;
+}
+
 /** What the registry needs from a manifest after validating it. */
 export interface ParsedManifest {
   readonly mediaType: string;
   readonly kind: 'image' | 'index';
   /** Blobs that must be in the repository: config and layers, except foreign layers. */
-  readonly blobs: readonly string[];
+  readonly blobs: readonly Reference[];
   /** Manifests an index lists, which must be in the repository. */
-  readonly manifests: readonly string[];
+  readonly manifests: readonly Reference[];
   readonly subject: string | null;
   /** The referrers API's artifact type: `artifactType`, else an image's config media type. */
   readonly artifactType: string | null;
@@ -84,11 +91,16 @@ function parseImage(manifest: Record<string, unknown>, mediaType: string): Parse
   if (!Array.isArray(manifest.layers)) throw invalid('manifest field "layers" must be an array');
   const layers = manifest.layers.map((layer, index) => descriptor(layer, `layers[${index}]`));
   const artifactType = optionalString(manifest, 'artifactType');
-  const blobs = [config, ...layers.filter((layer) => !(foreignLayerMediaTypes.has(layer.mediaType) && layer.urls?.length))];
+  const blobs = [
+    { ...config, field: 'config' },
+    ...layers
+      .map((layer, index) => ({ ...layer, field: `layers[${index}]` }))
+      .filter((layer) => !(foreignLayerMediaTypes.has(layer.mediaType) && layer.urls?.length)),
+  ];
   return {
     mediaType,
     kind: 'image',
-    blobs: blobs.map((blob) => blob.digest),
+    blobs: blobs.map(({ field, digest, size }) => ({ field, digest, size })),
     manifests: [],
     subject: manifest.subject === undefined ? null : descriptor(manifest.subject, 'subject').digest,
     artifactType: artifactType ?? config.mediaType,
@@ -103,7 +115,7 @@ function parseIndex(manifest: Record<string, unknown>, mediaType: string): Parse
     mediaType,
     kind: 'index',
     blobs: [],
-    manifests: children.map((child) => child.digest),
+    manifests: children.map((child, index) => ({ field: `manifests[${index}]`, digest: child.digest, size: child.size })),
     subject: manifest.subject === undefined ? null : descriptor(manifest.subject, 'subject').digest,
     artifactType: optionalString(manifest, 'artifactType') ?? null,
     annotations: annotations(manifest.annotations),

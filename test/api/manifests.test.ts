@@ -171,6 +171,21 @@ describe('manifests', () => {
     assert.match(error.message, new RegExp(sha256('layer not pushed')));
   });
 
+  test('descriptor size must match', async () => {
+    const config = await client.pushBlob('man/size', randomBytes(10));
+    const layer = await client.pushBlob('man/size', randomBytes(300));
+    const text = JSON.stringify(imageManifest({ digest: config, size: 10 }, [{ digest: layer, size: 5 }]));
+    const response = await client.fetch('/v2/man/size/manifests/v1', { method: 'PUT', body: text, headers: { 'Content-Type': ociManifest } });
+    const error = await expectError(response, 400, 'MANIFEST_INVALID');
+    assert.match(error.message, /layers\[0\] gives size 5/);
+    assert.match(error.message, /300 bytes/);
+    const child = await client.pushImage('man/size', 'child');
+    const index = JSON.stringify({ schemaVersion: 2, mediaType: ociIndex, manifests: [{ mediaType: ociManifest, digest: child.digest, size: child.size + 1 }] });
+    const indexResponse = await client.fetch('/v2/man/size/manifests/index', { method: 'PUT', body: index, headers: { 'Content-Type': ociIndex } });
+    const indexError = await expectError(indexResponse, 400, 'MANIFEST_INVALID');
+    assert.match(indexError.message, /manifests\[0\]/);
+  });
+
   test('blob from another repository rejected', async () => {
     const config = await client.pushBlob('man/elsewhere', randomBytes(10));
     const text = JSON.stringify(imageManifest({ digest: config, size: 10 }, []));
