@@ -21,6 +21,14 @@ Every configuration key can also be set with an environment variable, BERTH_<KEY
 for example BERTH_LOG_LEVEL=debug. Precedence: flags, then environment, then file, then defaults.
 `;
 
+/** Advice for the errors `listen` raises for a bad or busy address, by error code. */
+const listenHints: Record<string, string> = {
+  EADDRINUSE: 'the address is already in use: stop the other process or choose another address with --listen',
+  EACCES: 'permission denied: ports below 1024 need privileges, choose a higher port with --listen',
+  EADDRNOTAVAIL: 'no interface has this address: use 127.0.0.1, 0.0.0.0 or an address of this machine',
+  ENOTFOUND: 'the host name does not resolve: use an IP address or a resolvable name',
+};
+
 /** Runs the command line with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
@@ -41,8 +49,12 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (error) {
-    if (error instanceof ConfigError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`berth: ${(error as Error).message}\n`);
+    if (error instanceof ConfigError) {
+      process.stderr.write(`berth: ${error.message}\n`);
+      return 2;
+    }
+    if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`berth: ${(error as Error).message}: run berth --help for the options\n`);
       return 2;
     }
     throw error;
@@ -72,10 +84,16 @@ async function serve(args: string[]): Promise<number> {
   const log = createLogger(config.log);
   // A stray rejection in one request must not take down every other request in flight.
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
-  const registry = await Registry.start(config, log).catch((error: unknown) => {
+  let registry: Registry;
+  try {
+    registry = await Registry.start(config, log);
+  } catch (error) {
     log.fatal({ err: error }, 'failed to start registry');
-    throw error;
-  });
+    const hint = listenHints[(error as NodeJS.ErrnoException).code ?? ''];
+    if (!hint) throw error;
+    process.stderr.write(`berth: cannot listen on ${config.listen}: ${hint}\n`);
+    return 1;
+  }
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       log.info({ signal }, 'shutdown requested');

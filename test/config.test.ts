@@ -81,13 +81,22 @@ describe('configuration', () => {
     assert.throws(() => loadConfig({ env: { BERTH_LISTEN: 'no-port' } }), /listen: .*HOST:PORT.*BERTH_LISTEN/);
     assert.throws(() => loadConfig({ env: { BERTH_LISTEN: '127.0.0.1:70000' } }), /listen/);
     assert.throws(() => loadConfig({ env: { BERTH_LOG_LEVEL: 'loud' } }), /log\.level/);
-    assert.throws(() => loadConfig({ env: { BERTH_UPLOADS_EXPIRE_AFTER_SECONDS: 'soon' } }), /uploads\.expireAfterSeconds/);
+    assert.throws(() => loadConfig({ env: { BERTH_UPLOADS_EXPIRE_AFTER_SECONDS: 'soon' } }), /uploads\.expireAfterSeconds: invalid value "soon"/);
   });
 
   test('unknown key rejected', async () => {
     await writeFile(file('unknown.yaml'), 'listen: 127.0.0.1:5000\nlimts:\n  x: 1\nlog:\n  colour: red\n');
     assert.throws(() => loadConfig({ file: file('unknown.yaml') }), /unknown key .*limts/);
     assert.throws(() => loadConfig({ file: file('unknown.yaml') }), /log\.colour/);
+    assert.throws(() => loadConfig({ file: file('unknown.yaml') }), /berth config keys/);
+  });
+
+  test('page sizes must be ordered', () => {
+    assert.throws(
+      () => loadConfig({ env: { BERTH_LIMITS_DEFAULT_PAGE_SIZE: '50', BERTH_LIMITS_MAX_PAGE_SIZE: '10' } }),
+      /limits\.defaultPageSize must not be larger than limits\.maxPageSize/,
+    );
+    assert.equal(loadConfig({ env: { BERTH_LIMITS_DEFAULT_PAGE_SIZE: '10', BERTH_LIMITS_MAX_PAGE_SIZE: '10' } }).limits.maxPageSize, 10);
   });
 
   test('unreadable or malformed file', async () => {
@@ -140,6 +149,21 @@ describe('configuration', () => {
     assert.equal(badListen.code, 2);
     assert.match(badListen.stderr, /listen/);
     assert.equal((await berth(['config', 'check'])).code, 2);
+    assert.match((await berth(['serve', '--bogus'])).stderr, /berth --help/);
+  });
+
+  test('busy port gives advice', async () => {
+    const { createServer } = await import('node:net');
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as { port: number }).port;
+    try {
+      const result = await berth(['serve', '--listen', `127.0.0.1:${port}`, '--data-dir', file('busy-data')], { BERTH_LOG_LEVEL: 'silent' });
+      assert.equal(result.code, 1);
+      assert.match(result.stderr, /already in use: stop the other process or choose another address with --listen/);
+    } finally {
+      blocker.close();
+    }
     const help = await berth(['--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /berth serve|serve/);

@@ -53,6 +53,47 @@ describe('server operations', () => {
     }
   });
 
+  test('one log line per blob read', async () => {
+    const logs = logCollector();
+    const server = await startTestServer({ logTo: logs.stream });
+    try {
+      const client = new RegistryClient(server.url);
+      const digest = await client.pushBlob('logs/blob', randomBytes(400));
+      for (let index = 0; index < 50; index++) {
+        const response = await client.fetch(`/v2/logs/blob/blobs/${digest}`, { headers: { 'X-Request-Id': `read-${index}` } });
+        assert.equal(response.status, 200);
+        await response.arrayBuffer();
+      }
+      const completed = (): Record<string, unknown>[] => logs.lines.filter((line) => String(line.reqId).startsWith('read-') && line.msg === 'request completed');
+      await waitFor(async () => completed().length >= 50, '50 completion lines');
+      assert.equal(completed().length, 50);
+      assert.ok(completed().every((line) => line.status === 200 && line.bytes === 400));
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('malformed request not logged raw', async () => {
+    const logs = logCollector();
+    const server = await startTestServer({ logTo: logs.stream });
+    try {
+      const { connect } = await import('node:net');
+      const target = new URL(server.url);
+      await new Promise<void>((resolve, reject) => {
+        const socket = connect(Number(target.port), target.hostname, () => {
+          socket.write('GET /v2/ HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer raw-secret-token\r\nContent-Length: abc\r\n\r\n');
+        });
+        socket.on('data', () => undefined);
+        socket.on('end', () => resolve());
+        socket.on('error', reject);
+      });
+      await waitFor(async () => logs.lines.some((line) => line.msg === 'malformed http request'), 'the malformed request log line');
+      assert.doesNotMatch(logs.text(), /raw-secret-token/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('graceful shutdown finishes requests', async () => {
     const server = await startTestServer();
     const client = new RegistryClient(server.url);
@@ -117,6 +158,20 @@ describe('server operations', () => {
       assert.equal(body.checks.find((check) => check.component === 'metadata:sqlite')?.ok, true);
       await rm(root);
       await rename(`${root}.moved`, root);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
+    } finally {
+      await server.close();
+    }
+  });
+
+  test('readyz reports missing storage', async () => {
+    const server = await startTestServer();
+    const root = join(server.dataDir, 'storage');
+    try {
+      await rename(root, `${root}.away`);
+      assert.equal((await fetch(`${server.url}/readyz`)).status, 503);
+      await assert.rejects(readdir(root), 'readyz must not recreate a storage root that went away');
+      await rename(`${root}.away`, root);
       assert.equal((await fetch(`${server.url}/readyz`)).status, 200);
     } finally {
       await server.close();

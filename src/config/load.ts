@@ -47,7 +47,7 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   }
   const result = configSchema.safeParse(input);
   if (!result.success) {
-    const problems = result.error.issues.map((issue) => describeIssue(issue, origins, sources.file));
+    const problems = result.error.issues.map((issue) => describeIssue(issue, input, origins, sources.file));
     throw new ConfigError(`invalid configuration: ${problems.join('; ')}`);
   }
   return result.data;
@@ -95,7 +95,7 @@ function readConfigFile(file: string): Record<string, unknown> {
   try {
     parsed = parseYaml(text);
   } catch (error) {
-    const reason = error instanceof YAMLParseError ? error.message.split('\n')[0] : String(error);
+    const reason = error instanceof YAMLParseError ? (error.message.split('\n')[0] ?? '').replace(/:$/, '') : String(error);
     throw new ConfigError(`configuration file ${file} is not valid YAML: ${reason}`);
   }
   if (parsed === null || parsed === undefined) return {};
@@ -124,12 +124,14 @@ function setPath(target: Record<string, unknown>, key: string, value: unknown): 
   node[parts[parts.length - 1] as string] = value;
 }
 
-function describeIssue(issue: z.core.$ZodIssue, origins: Map<string, string>, file: string | undefined): string {
+function describeIssue(issue: z.core.$ZodIssue, input: Record<string, unknown>, origins: Map<string, string>, file: string | undefined): string {
   const path = issue.path.map(String).join('.');
   if (issue.code === 'unrecognized_keys') {
     const keys = issue.keys.map((name) => (path ? `${path}.${name}` : name));
-    return `unknown key ${keys.join(', ')}${file ? ` in ${file}` : ''}; valid keys are listed by \`berth config check\``;
+    return `unknown key ${keys.join(', ')}${file ? ` in ${file}` : ''}; valid keys are listed by \`berth config keys\``;
   }
   const origin = origins.get(path) ?? (file ? `file ${file}` : 'defaults');
-  return `${path || '(root)'}: ${issue.message} (from ${origin})`;
+  const value = issue.path.reduce<unknown>((node, part) => (typeof node === 'object' && node !== null ? (node as Record<PropertyKey, unknown>)[part] : undefined), input);
+  const given = value === undefined || typeof value === 'object' ? '' : ` ${JSON.stringify(value)}`;
+  return `${path || '(root)'}: invalid value${given}: ${issue.message} (from ${origin})`;
 }

@@ -51,6 +51,10 @@ export const configSchema = z
         defaultPageSize: positiveInteger.max(100_000).default(1_000),
       })
       .strict()
+      .refine((limits) => limits.defaultPageSize <= limits.maxPageSize, {
+        message: 'limits.defaultPageSize must not be larger than limits.maxPageSize',
+        path: ['defaultPageSize'],
+      })
       .prefault({}),
     uploads: z
       .object({

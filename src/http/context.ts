@@ -48,12 +48,12 @@ export function sendEmpty(ctx: RequestContext, status: number, headers: Record<s
  */
 export async function readBody(ctx: RequestContext, limit: number, what: string): Promise<Buffer> {
   const declared = contentLength(ctx);
-  if (declared !== undefined && declared > limit) throw tooLarge(what, declared, limit);
+  if (declared !== undefined && declared > limit) throw tooLarge(what, `${declared} bytes`, limit);
   const parts: Buffer[] = [];
   let size = 0;
   for await (const part of ctx.req as AsyncIterable<Buffer>) {
     size += part.byteLength;
-    if (size > limit) throw tooLarge(what, size, limit);
+    if (size > limit) throw tooLarge(what, `more than ${limit} bytes`, limit);
     parts.push(part);
   }
   return Buffer.concat(parts, size);
@@ -69,8 +69,8 @@ export function contentLength(ctx: RequestContext): number | undefined {
   return Number(value);
 }
 
-function tooLarge(what: string, size: number, limit: number): RegistryError {
-  return new RegistryError('SIZE_INVALID', `${what} of ${size}+ bytes exceeds the limit of ${limit} bytes`, {
+function tooLarge(what: string, size: string, limit: number): RegistryError {
+  return new RegistryError('SIZE_INVALID', `${what} of ${size} exceeds the limit of ${limit} bytes (setting limits.manifestMaxBytes)`, {
     status: 413,
     detail: { limit },
     headers: { Connection: 'close' },

@@ -13,10 +13,12 @@ export function parsePage(ctx: RequestContext): Page {
   const n = ctx.query.get('n');
   const last = ctx.query.get('last') ?? undefined;
   if (n === null || n === '') return { limit: defaultPageSize, last };
-  if (!/^\d{1,9}$/.test(n)) {
-    throw new RegistryError('PAGINATION_NUMBER_INVALID', `invalid page size n=${n.slice(0, 40)}: expected an integer from 0 to ${maxPageSize}`, {
-      detail: { n: n.slice(0, 40) },
-    });
+  if (!/^\d+$/.test(n)) {
+    throw new RegistryError(
+      'PAGINATION_NUMBER_INVALID',
+      `invalid page size n=${n.slice(0, 40)}: expected a non-negative integer (values above ${maxPageSize} are lowered to ${maxPageSize})`,
+      { detail: { n: n.slice(0, 40) } },
+    );
   }
   return { limit: Math.min(Number(n), maxPageSize), last };
 }

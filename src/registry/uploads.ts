@@ -212,8 +212,8 @@ function checkRange(upload: UploadRecord, chunk: Chunk): void {
   if (chunk.contentLength !== undefined && chunk.contentLength !== length) {
     throw new RegistryError(
       'SIZE_INVALID',
-      `Content-Range ${range.start}-${range.end} covers ${length} bytes but Content-Length is ${chunk.contentLength}`,
-      { status: 416, headers: { Range: progressRange(upload.size) } },
+      `Content-Range ${range.start}-${range.end} covers ${length} bytes but Content-Length is ${chunk.contentLength}: send a body of exactly ${length} bytes`,
+      { headers: { Range: progressRange(upload.size) } },
     );
   }
 }

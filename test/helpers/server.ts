@@ -25,6 +25,15 @@ export async function startTestServer(
   options: { overrides?: Record<string, string>; dataDir?: string; logTo?: DestinationStream } = {},
 ): Promise<TestServer> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'berth-test-')));
+  try {
+    return await startIn(dataDir, options);
+  } catch (error) {
+    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+}
+
+async function startIn(dataDir: string, options: { overrides?: Record<string, string>; logTo?: DestinationStream }): Promise<TestServer> {
   const config = loadConfig({
     overrides: {
       listen: '127.0.0.1:0',
