@@ -15,6 +15,28 @@ export function openSqliteStore(path: string): SqlMetadataStore {
   database.pragma('synchronous = FULL');
   database.pragma('busy_timeout = 5000');
   database.pragma('foreign_keys = ON');
+  cachePreparedStatements(database);
   const db = new Kysely<unknown>({ dialect: new SqliteDialect({ database }) });
   return new SqlMetadataStore(db, 'sqlite');
+}
+
+/** Largest number of prepared statements kept; queries with long `IN` lists vary in shape. */
+const maxCachedStatements = 500;
+
+/**
+ * Makes `prepare` return a cached statement for SQL it has seen before. Kysely prepares every
+ * query it runs, and preparing costs more than running the small queries of a registry.
+ */
+function cachePreparedStatements(database: BetterSqlite3.Database): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, BetterSqlite3.Statement>();
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (!statement) {
+      if (cache.size >= maxCachedStatements) cache.clear();
+      statement = prepare(source);
+      cache.set(source, statement);
+    }
+    return statement;
+  }) as typeof database.prepare;
 }
