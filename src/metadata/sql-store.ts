@@ -1,5 +1,6 @@
 import { Migrator, sql, type Kysely, type Selectable } from 'kysely';
 import { BackendUnavailableError } from '../errors.js';
+import { GroupCommit } from './group-commit.js';
 import { migrationProvider, type SqlDialectName } from './migrations.js';
 import type {
   ManifestRecord,
@@ -41,10 +42,13 @@ const maxInList = 500;
 export class SqlMetadataStore implements MetadataStore {
   readonly name: SqlDialectName;
   private readonly db: Kysely<Database>;
+  /** Small writes go through group commit, so concurrent pushes share one commit each turn. */
+  private readonly writes: GroupCommit<Kysely<Database>>;
 
   constructor(db: Kysely<unknown>, dialect: SqlDialectName) {
     this.db = db as Kysely<Database>;
     this.name = dialect;
+    this.writes = new GroupCommit((work) => this.db.transaction().execute(work));
   }
 
   async migrate(): Promise<void> {
@@ -77,11 +81,14 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async putBlob(digest: string, size: number): Promise<void> {
-    await this.db
-      .insertInto('blobs')
-      .values({ digest, size, created_at: Date.now() })
-      .onConflict((conflict) => conflict.column('digest').doNothing())
-      .execute();
+    const now = Date.now();
+    await this.writes.submit((trx) =>
+      trx
+        .insertInto('blobs')
+        .values({ digest, size, created_at: now })
+        .onConflict((conflict) => conflict.column('digest').doNothing())
+        .execute(),
+    );
   }
 
   async getBlob(digest: string): Promise<{ size: number } | undefined> {
@@ -91,7 +98,7 @@ export class SqlMetadataStore implements MetadataStore {
 
   async linkBlob(repository: string, digest: string): Promise<void> {
     const now = Date.now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.submit(async (trx) => {
       await insertRepository(trx, repository, now);
       await trx
         .insertInto('repository_blobs')
@@ -157,7 +164,7 @@ export class SqlMetadataStore implements MetadataStore {
 
   async putManifest(manifest: ManifestRecord, references: ManifestReferences, tag?: string): Promise<void> {
     const now = Date.now();
-    await this.db.transaction().execute(async (trx) => {
+    await this.writes.submit(async (trx) => {
       await insertRepository(trx, manifest.repository, now);
       const inserted = await trx
         .insertInto('manifests')
@@ -260,7 +267,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async createUpload(id: string, repository: string, now: number): Promise<void> {
-    await this.db.insertInto('uploads').values({ id, repository, size: 0, created_at: now, updated_at: now }).execute();
+    await this.writes.submit((trx) => trx.insertInto('uploads').values({ id, repository, size: 0, created_at: now, updated_at: now }).execute());
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -269,17 +276,14 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async advanceUpload(id: string, expectedSize: number, size: number, now: number): Promise<boolean> {
-    const result = await this.db
-      .updateTable('uploads')
-      .set({ size, updated_at: now })
-      .where('id', '=', id)
-      .where('size', '=', expectedSize)
-      .executeTakeFirst();
+    const result = await this.writes.submit((trx) =>
+      trx.updateTable('uploads').set({ size, updated_at: now }).where('id', '=', id).where('size', '=', expectedSize).executeTakeFirst(),
+    );
     return Number(result.numUpdatedRows) > 0;
   }
 
   async deleteUpload(id: string): Promise<boolean> {
-    const result = await this.db.deleteFrom('uploads').where('id', '=', id).executeTakeFirst();
+    const result = await this.writes.submit((trx) => trx.deleteFrom('uploads').where('id', '=', id).executeTakeFirst());
     return Number(result.numDeletedRows) > 0;
   }
 
