@@ -18,7 +18,7 @@ export interface Services {
   readonly manifests: ManifestService;
 }
 
-/** One request as handlers see it. `params` holds the route's named path parts. */
+/** One request as handlers see it. `params` contains the route's named path parts. */
 export interface RequestContext {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;

@@ -61,7 +61,7 @@ export class SqlMetadataStore implements MetadataStore {
     try {
       await sql`select 1`.execute(this.db);
     } catch (error) {
-      throw new BackendUnavailableError(`metadata database ${this.name} did not answer`, { cause: error });
+      throw new BackendUnavailableError(`metadata database ${this.name} did not respond`, { cause: error });
     }
   }
 

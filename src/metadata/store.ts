@@ -1,7 +1,7 @@
 /**
  * The metadata store interface: repositories, blob links, manifests, tags and upload sessions.
  *
- * Blob bytes live in the storage driver; everything else a request needs to answer lives here.
+ * Blob bytes live in the storage driver. Everything else a request needs is stored here.
  * Every implementation passes the shared suite in `test/metadata-store-suite.ts`.
  */
 
@@ -20,7 +20,7 @@ export interface ManifestRecord {
   readonly createdAt: number;
 }
 
-/** What a manifest points at: blob digests (config, layers) and child manifest digests (index). */
+/** Digests a manifest references: blobs (config, layers) and child manifests (index). */
 export interface ManifestReferences {
   readonly blobs: readonly string[];
   readonly manifests: readonly string[];
@@ -58,7 +58,7 @@ export interface MetadataStore {
   /** Applies pending schema migrations. Called once at start-up, before any other method. */
   migrate(): Promise<void>;
 
-  /** Checks that the database answers; throws BackendUnavailableError when it does not. */
+  /** Checks that the database responds; throws BackendUnavailableError when it does not. */
   ping(): Promise<void>;
 
   /** Closes connections. No method may be called afterwards. */

@@ -41,7 +41,7 @@ export interface Reference {
   readonly size: number;
 }
 
-/** What the registry needs from a manifest after validating it. */
+/** The fields of a validated manifest that the registry stores and checks. */
 export interface ParsedManifest {
   readonly mediaType: string;
   readonly kind: 'image' | 'index';

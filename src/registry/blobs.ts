@@ -36,7 +36,7 @@ export class BlobService {
       return await this.driver.read(blobPath(digest), range);
     } catch (error) {
       if (!(error instanceof PathNotFoundError)) throw error;
-      // NOTE: HEAD answers from the metadata store alone, so it still reports such a blob as present.
+      // NOTE: HEAD reads only the metadata store, so it still reports such a blob as present.
       this.log.error({ repository, digest: digest.value, path: error.path }, 'blob content missing from storage');
       throw unknownBlob(repository, digest);
     }

@@ -130,31 +130,20 @@ export class UploadService {
 
   private async appendUnlocked(upload: UploadRecord, chunk: Chunk): Promise<UploadRecord> {
     if (chunk.range) checkRange(upload, chunk);
-    let writer: StorageWriter;
-    try {
-      writer = await this.driver.writer(uploadPath(upload.id), upload.size);
-    } catch (error) {
-      if (error instanceof PathNotFoundError) throw brokenSession(upload);
-      throw error;
-    }
+    const writer = await this.openWriter(upload);
+
     const running = this.hashes.get(upload.id);
     const hash = running && running.size === upload.size ? running.hash : undefined;
     this.hashes.delete(upload.id);
-    const expected = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.contentLength;
-    let received = 0;
+    let received: number;
     try {
-      for await (const data of chunk.body as AsyncIterable<Buffer>) {
-        received += data.byteLength;
-        if (expected !== undefined && received > expected) throw sizeMismatch(expected, received, chunk);
-        hash?.update(data);
-        await writer.write(data);
-      }
-      if (expected !== undefined && received !== expected) throw sizeMismatch(expected, received, chunk);
+      received = await copyChunk(chunk, writer, hash);
       await writer.commit();
     } catch (error) {
       await writer.cancel().catch((cancelError: unknown) => this.log.warn({ err: cancelError, uploadId: upload.id }, 'failed to roll back upload chunk'));
       throw error;
     }
+
     const size = upload.size + received;
     const now = Date.now();
     if (!(await this.store.advanceUpload(upload.id, upload.size, size, now))) {
@@ -162,6 +151,15 @@ export class UploadService {
     }
     if (hash) this.hashes.set(upload.id, { size, hash });
     return { ...upload, size, updatedAt: now };
+  }
+
+  private async openWriter(upload: UploadRecord): Promise<StorageWriter> {
+    try {
+      return await this.driver.writer(uploadPath(upload.id), upload.size);
+    } catch (error) {
+      if (error instanceof PathNotFoundError) throw brokenSession(upload);
+      throw error;
+    }
   }
 
   /** Returns the hex digest of all bytes of a session, from the running hash when it is current. */
@@ -197,6 +195,24 @@ export class UploadService {
       if (this.locks.get(id) === current) this.locks.delete(id);
     }
   }
+}
+
+/**
+ * Streams a chunk's body into `writer`, feeding `hash` on the way. Throws SIZE_INVALID as soon as
+ * the body is longer than its Content-Range or Content-Length declares, or when it ends short.
+ * Returns the number of bytes written.
+ */
+async function copyChunk(chunk: Chunk, writer: StorageWriter, hash: Hash | undefined): Promise<number> {
+  const expected = chunk.range ? chunk.range.end - chunk.range.start + 1 : chunk.contentLength;
+  let received = 0;
+  for await (const data of chunk.body as AsyncIterable<Buffer>) {
+    received += data.byteLength;
+    if (expected !== undefined && received > expected) throw sizeMismatch(expected, received, chunk);
+    hash?.update(data);
+    await writer.write(data);
+  }
+  if (expected !== undefined && received !== expected) throw sizeMismatch(expected, received, chunk);
+  return received;
 }
 
 function checkRange(upload: UploadRecord, chunk: Chunk): void {

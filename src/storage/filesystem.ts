@@ -68,7 +68,7 @@ export class FilesystemDriver implements StorageDriver {
       const { size } = await handle.stat();
       if (size < offset) {
         await handle.close();
-        throw new PathNotFoundError(`${path} (holds ${size} bytes, expected at least ${offset})`);
+        throw new PathNotFoundError(`${path} (contains ${size} bytes, expected at least ${offset})`);
       }
       if (size > offset) await handle.truncate(offset);
     }
