@@ -1,0 +1,202 @@
+/**
+ * The comparison mode: runs each workload on berth and Distribution in turn (berth first in
+ * every repetition), collecting each repetition's metrics with the server's CPU seconds and
+ * peak RSS during the measured sections.
+ */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { RegistryClient } from './http.js';
+import { ProcessProbe, Recorder } from './measure.js';
+import { REGISTRY_LABELS, startBerth, startDistribution } from './servers.js';
+import type { RegistryName, RegistryServer } from './servers.js';
+import { MIB } from './stats.js';
+import { toolPath } from './tools.js';
+import type { RunContext, Target, Workload, WorkloadSession } from './workloads/types.js';
+
+/** Registries in the order they run within each repetition. */
+export const REGISTRY_ORDER: readonly RegistryName[] = ['berth', 'distribution'];
+
+/** Metric keys that the runner adds to every workload's values. */
+export const COST_KEYS = { cpuSeconds: 'cpuSeconds', peakRssMiB: 'peakRssMiB' } as const;
+
+/** Every value of one registry in one workload, and the error that stopped it, if any. */
+export interface RegistryRuns {
+  /** Values per metric key, one per completed repetition. */
+  values: Record<string, number[]>;
+  error?: string;
+}
+
+/** Results of one workload on both registries. */
+export interface WorkloadResult {
+  workload: Workload;
+  runs: Record<RegistryName, RegistryRuns>;
+}
+
+/** Inputs of the comparison: the repository, the servers' directory, the run context and a logger. */
+export interface ComparisonSetup {
+  repositoryRoot: string;
+  /** Directory under which each server start gets its own data directory. */
+  serversDir: string;
+  context: RunContext;
+  /** Prints one progress line. */
+  log: (line: string) => void;
+}
+
+/** Runs `workloads` in order and returns their results; a failing registry skips the rest of that workload. */
+export async function runComparison(setup: ComparisonSetup, workloads: readonly Workload[]): Promise<WorkloadResult[]> {
+  const results: WorkloadResult[] = [];
+  for (const [position, workload] of workloads.entries()) {
+    setup.log(`[${position + 1}/${workloads.length}] ${workload.title} (${workload.id})`);
+    const result: WorkloadResult = { workload, runs: { berth: { values: {} }, distribution: { values: {} } } };
+    if (workload.freshServersEachRepetition) {
+      for (let repetition = 1; repetition <= setup.context.settings.repetitions; repetition += 1) {
+        await withServers(setup, `${workload.id}-${repetition}`, async (targets) => {
+          for (const name of REGISTRY_ORDER) {
+            await runRepetitions(setup, workload, result, targets[name], [repetition]);
+          }
+        });
+      }
+    } else {
+      await withServers(setup, workload.id, async (targets) => {
+        const sessions: Partial<Record<RegistryName, WorkloadSession>> = {};
+        for (const name of REGISTRY_ORDER) {
+          sessions[name] = await startSession(setup, workload, result, targets[name]);
+        }
+        for (let repetition = 1; repetition <= setup.context.settings.repetitions; repetition += 1) {
+          for (const name of REGISTRY_ORDER) {
+            const session = sessions[name];
+            if (session !== undefined && result.runs[name].error === undefined) {
+              await runOne(setup, workload, result, targets[name], session, repetition);
+            }
+          }
+        }
+        for (const session of Object.values(sessions)) {
+          await session.close?.();
+        }
+      });
+    }
+    results.push(result);
+  }
+  return results;
+}
+
+/** Starts a session on `target` and runs the given repetitions on it, then closes it. */
+async function runRepetitions(
+  setup: ComparisonSetup,
+  workload: Workload,
+  result: WorkloadResult,
+  target: Target,
+  repetitions: readonly number[],
+): Promise<void> {
+  if (result.runs[target.server.name].error !== undefined) {
+    return;
+  }
+  const session = await startSession(setup, workload, result, target);
+  if (session === undefined) {
+    return;
+  }
+  for (const repetition of repetitions) {
+    if (result.runs[target.server.name].error === undefined) {
+      await runOne(setup, workload, result, target, session, repetition);
+    }
+  }
+  await session.close?.();
+}
+
+async function startSession(
+  setup: ComparisonSetup,
+  workload: Workload,
+  result: WorkloadResult,
+  target: Target,
+): Promise<WorkloadSession | undefined> {
+  try {
+    return await workload.start(setup.context, target);
+  } catch (error) {
+    recordFailure(setup, result, target.server, `preparing ${workload.id}`, error);
+    return undefined;
+  }
+}
+
+async function runOne(
+  setup: ComparisonSetup,
+  workload: Workload,
+  result: WorkloadResult,
+  target: Target,
+  session: WorkloadSession,
+  repetition: number,
+): Promise<void> {
+  const { server } = target;
+  const recorder = new Recorder(new ProcessProbe(server.pid));
+  try {
+    const values = await session.run(repetition, recorder);
+    if (recorder.sections === 0) {
+      throw new Error(`workload ${workload.id} measured nothing: its run() must time its work with recorder.measure`);
+    }
+    const all: Record<string, number> = {
+      ...values,
+      [COST_KEYS.cpuSeconds]: recorder.cpuSeconds,
+      [COST_KEYS.peakRssMiB]: recorder.peakRssBytes / MIB,
+    };
+    for (const [key, value] of Object.entries(all)) {
+      (result.runs[server.name].values[key] ??= []).push(value);
+    }
+    const metricTexts = workload.metrics.map((metric) => `${metric.label} ${(values[metric.key] ?? Number.NaN).toFixed(metric.digits)} ${metric.unit}`);
+    setup.log(
+      `  ${repetition}/${setup.context.settings.repetitions} ${REGISTRY_LABELS[server.name].padEnd(12)} ${metricTexts.join(', ')}; ` +
+        `server CPU ${recorder.cpuSeconds.toFixed(2)} s, peak RSS ${(recorder.peakRssBytes / MIB).toFixed(1)} MiB`,
+    );
+  } catch (error) {
+    recordFailure(setup, result, server, `${workload.id} repetition ${repetition}`, error);
+  }
+}
+
+function recordFailure(setup: ComparisonSetup, result: WorkloadResult, server: RegistryServer, stage: string, error: unknown): void {
+  let message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+  if (server.hasExited()) {
+    message += `\nthe server process ${server.pid} has exited; its last output:\n${server.output().slice(-4000)}`;
+  } else if (server.output().trim() !== '') {
+    message += `\nlast server output:\n${server.output().slice(-2000)}`;
+  }
+  result.runs[server.name].error = `${stage} failed on ${REGISTRY_LABELS[server.name]}: ${message}`;
+  setup.log(`  FAILED on ${REGISTRY_LABELS[server.name]}: ${stage}\n${indent(message)}`);
+}
+
+/** Starts both registries with empty data directories, runs `task`, then stops both and deletes their data. */
+async function withServers(
+  setup: ComparisonSetup,
+  label: string,
+  task: (targets: Record<RegistryName, Target>) => Promise<void>,
+): Promise<void> {
+  const berthDir = join(setup.serversDir, `${label}-berth`);
+  const distributionDir = join(setup.serversDir, `${label}-distribution`);
+  const servers: RegistryServer[] = [];
+  const clients: RegistryClient[] = [];
+  try {
+    const berth = await startBerth(setup.repositoryRoot, berthDir);
+    servers.push(berth);
+    const distribution = await startDistribution(toolPath(setup.context.tools, 'docker-registry'), distributionDir);
+    servers.push(distribution);
+    const target = (server: RegistryServer): Target => {
+      const client = new RegistryClient(server.url);
+      clients.push(client);
+      return { server, client };
+    };
+    await task({ berth: target(berth), distribution: target(distribution) });
+  } finally {
+    for (const client of clients) {
+      client.close();
+    }
+    for (const server of servers) {
+      await server.stop();
+    }
+    await rm(berthDir, { recursive: true, force: true });
+    await rm(distributionDir, { recursive: true, force: true });
+  }
+}
+
+function indent(text: string): string {
+  return text
+    .split('\n')
+    .map((line) => `    ${line}`)
+    .join('\n');
+}

@@ -1,0 +1,56 @@
+/**
+ * Writes docs/benchmarks.md. The comparison and the scale mode each own one section between
+ * HTML comment markers, and a run replaces only its own section, so the page keeps the last
+ * result of both modes.
+ */
+import { readFile, writeFile } from 'node:fs/promises';
+
+/** Sections of docs/benchmarks.md, in page order. */
+export type DocSection = 'comparison' | 'scale';
+
+const SECTIONS: readonly DocSection[] = ['comparison', 'scale'];
+
+const PAGE_HEADER = [
+  '# Benchmarks',
+  '',
+  'This page is generated: `npm run bench` rewrites the comparison section and `npm run bench -- --scale` the scale ' +
+    'section, each with the numbers of its last run. Every number below was measured in that run on the machine it names.',
+  '',
+].join('\n');
+
+const NOT_RUN: Record<DocSection, string> = {
+  comparison: '## berth and Distribution side by side\n\nNot measured yet: run `npm run bench`.\n',
+  scale: '## berth at growing tag and repository counts\n\nNot measured yet: run `npm run bench -- --scale`.\n',
+};
+
+function markers(section: DocSection): { begin: string; end: string } {
+  return { begin: `<!-- bench:${section}:begin -->`, end: `<!-- bench:${section}:end -->` };
+}
+
+/** Replaces `section` of the page at `path` with `markdown`, keeping the other section, and creates the page if needed. */
+export async function writeDocSection(path: string, section: DocSection, markdown: string): Promise<void> {
+  let existing = '';
+  try {
+    existing = await readFile(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw error;
+    }
+  }
+  const parts = SECTIONS.map((name) => {
+    const { begin, end } = markers(name);
+    const body = name === section ? markdown.trimEnd() + '\n' : (extractSection(existing, name) ?? NOT_RUN[name]);
+    return `${begin}\n${body}${end}\n`;
+  });
+  await writeFile(path, `${PAGE_HEADER}\n${parts.join('\n')}`);
+}
+
+function extractSection(page: string, section: DocSection): string | undefined {
+  const { begin, end } = markers(section);
+  const start = page.indexOf(begin);
+  const stop = page.indexOf(end);
+  if (start === -1 || stop === -1 || stop < start) {
+    return undefined;
+  }
+  return page.slice(start + begin.length + 1, stop);
+}

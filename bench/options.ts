@@ -1,0 +1,194 @@
+/** Command-line options of `npm run bench` and the sizes of each mode. */
+import { tmpdir } from 'node:os';
+import { MIB } from './stats.js';
+
+/** Sizes, counts and durations of one run. */
+export interface BenchSettings {
+  mode: 'compare' | 'scale';
+  quick: boolean;
+  /** Whether the run writes docs/benchmarks.md. */
+  write: boolean;
+  /** Repetitions of each workload on each registry. */
+  repetitions: number;
+  /** Workload ids to run (all when undefined). */
+  only: ReadonlySet<string> | undefined;
+  /** Directory under which the run creates its temporary directory (registry storage, dd file). */
+  tmpBase: string;
+  /** Directory of the cached random file. */
+  cacheDir: string;
+
+  monolithicBytes: number;
+  chunkedBytes: number;
+  chunkBytes: number;
+  pullBytes: number;
+  pullsPerRepetition: number;
+  loadSeconds: number;
+  warmupSeconds: number;
+  loadConnections: number;
+  wrkThreads: number;
+  tagCount: number;
+  tagConcurrency: number;
+  tagPageSize: number;
+  listPasses: number;
+  smallImages: number;
+  smallLayerMinBytes: number;
+  smallLayerMaxBytes: number;
+  /** `count` of `dd bs=16M`; 64 writes 1 GiB. */
+  ddCount: number;
+
+  scaleTagCounts: number[];
+  scaleRepositoryCounts: number[];
+  scaleSamples: number;
+  scaleConcurrency: number;
+}
+
+/** Returns the help text of `npm run bench -- --help`. */
+export function usage(workloadIds: readonly string[]): string {
+  return `usage: npm run bench [-- OPTIONS]
+
+Compares berth with CNCF Distribution (docker-registry) on 127.0.0.1 and writes
+docs/benchmarks.md, or with --scale measures berth alone at growing tag and repository counts.
+
+options:
+  --quick         smoke run with small sizes (about 2 minutes); fails on any workload error
+                  and does not write docs/benchmarks.md unless --write is given
+  --scale         measure berth alone at growing counts instead of comparing the registries
+  --write         write docs/benchmarks.md also after a --quick run
+  --no-write      do not write docs/benchmarks.md
+  --reps N        repetitions of each workload on each registry (default 5, --quick 2)
+  --only IDS      comma-separated workload ids to run: ${workloadIds.join(', ')}
+  --tmp-dir DIR   directory for the registries' storage and the dd test file (default ${tmpdir()})
+  --cache-dir DIR directory of the cached random file (default /var/tmp/berth-bench)
+  --help          print this text
+`;
+}
+
+/** Raised for invalid command-line options; the message names the option and the valid values. */
+export class UsageError extends Error {}
+
+/** Parses the command-line arguments after `node dist/bench/run.js`. */
+export function parseArguments(argv: readonly string[], workloadIds: readonly string[]): BenchSettings | 'help' {
+  let quick = false;
+  let scale = false;
+  let write: boolean | undefined;
+  let repetitions: number | undefined;
+  let only: Set<string> | undefined;
+  let tmpBase = tmpdir();
+  let cacheDir = '/var/tmp/berth-bench';
+
+  for (let index = 0; index < argv.length; index += 1) {
+    const argument = argv[index] as string;
+    const value = (): string => {
+      const next = argv[index + 1];
+      if (next === undefined || next.startsWith('--')) {
+        throw new UsageError(`${argument} needs a value`);
+      }
+      index += 1;
+      return next;
+    };
+    switch (argument) {
+      case '--help':
+      case '-h':
+        return 'help';
+      case '--quick':
+        quick = true;
+        break;
+      case '--scale':
+        scale = true;
+        break;
+      case '--write':
+        write = true;
+        break;
+      case '--no-write':
+        write = false;
+        break;
+      case '--reps': {
+        const text = value();
+        repetitions = Number(text);
+        if (!Number.isInteger(repetitions) || repetitions < 1 || repetitions > 100) {
+          throw new UsageError(`invalid --reps ${text}: expected an integer from 1 to 100`);
+        }
+        break;
+      }
+      case '--only': {
+        only = new Set(value().split(',').filter((id) => id !== ''));
+        const unknown = [...only].filter((id) => !workloadIds.includes(id));
+        if (unknown.length > 0) {
+          throw new UsageError(`unknown workload id ${unknown.join(', ')}: expected some of ${workloadIds.join(', ')}`);
+        }
+        break;
+      }
+      case '--tmp-dir':
+        tmpBase = value();
+        break;
+      case '--cache-dir':
+        cacheDir = value();
+        break;
+      default:
+        throw new UsageError(`unknown option ${argument}: run with --help for the list`);
+    }
+  }
+
+  const sizes = quick ? QUICK_SIZES : FULL_SIZES;
+  return {
+    ...sizes,
+    mode: scale ? 'scale' : 'compare',
+    quick,
+    write: write ?? !quick,
+    repetitions: repetitions ?? (quick ? 2 : 5),
+    only,
+    tmpBase,
+    cacheDir,
+  };
+}
+
+type ModeSizes = Omit<BenchSettings, 'mode' | 'quick' | 'write' | 'repetitions' | 'only' | 'tmpBase' | 'cacheDir'>;
+
+const FULL_SIZES: ModeSizes = {
+  monolithicBytes: 1024 * MIB,
+  chunkedBytes: 256 * MIB,
+  chunkBytes: 16 * MIB,
+  pullBytes: 1024 * MIB,
+  pullsPerRepetition: 3,
+  loadSeconds: 10,
+  warmupSeconds: 3,
+  loadConnections: 64,
+  wrkThreads: 2,
+  tagCount: 5000,
+  tagConcurrency: 8,
+  tagPageSize: 1000,
+  listPasses: 5,
+  smallImages: 50,
+  smallLayerMinBytes: 1 * MIB,
+  smallLayerMaxBytes: 10 * MIB,
+  ddCount: 64,
+  scaleTagCounts: [1000, 10_000, 100_000],
+  scaleRepositoryCounts: [1000, 10_000],
+  scaleSamples: 200,
+  scaleConcurrency: 32,
+};
+
+const QUICK_SIZES: ModeSizes = {
+  monolithicBytes: 4 * MIB,
+  chunkedBytes: 4 * MIB,
+  chunkBytes: 1 * MIB,
+  pullBytes: 4 * MIB,
+  pullsPerRepetition: 2,
+  loadSeconds: 2,
+  warmupSeconds: 1,
+  loadConnections: 64,
+  wrkThreads: 2,
+  tagCount: 200,
+  tagConcurrency: 8,
+  // Smaller than the tag count, so that the quick run still follows Link headers across pages.
+  tagPageSize: 50,
+  listPasses: 2,
+  smallImages: 5,
+  smallLayerMinBytes: 1 * MIB,
+  smallLayerMaxBytes: 2 * MIB,
+  ddCount: 4,
+  scaleTagCounts: [100, 1000],
+  scaleRepositoryCounts: [100, 1000],
+  scaleSamples: 50,
+  scaleConcurrency: 32,
+};
