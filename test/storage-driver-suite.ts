@@ -50,6 +50,18 @@ export function runStorageDriverSuite(name: string, create: () => Promise<Driver
       assert.equal((await driver.stat(path)).size, data.length);
     });
 
+    test('close makes bytes readable', async () => {
+      const path = `${fresh()}/closed`;
+      const data = randomBytes(3 * 1024 * 1024 + 5);
+      const writer = await driver.writer(path, 0);
+      await writer.write(data);
+      await writer.close();
+      assert.deepEqual(await readAll(await driver.read(path)), data);
+      const again = await driver.writer(path, data.length);
+      await again.commit();
+      assert.equal((await driver.stat(path)).size, data.length);
+    });
+
     test('empty object round trip', async () => {
       const path = `${fresh()}/empty`;
       const writer = await driver.writer(path, 0);

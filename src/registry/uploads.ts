@@ -31,7 +31,8 @@ const sessionIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 
 /**
  * Upload sessions: bytes are staged under `uploads/<id>` and become a blob only after their
- * digest is verified and the data is durable. A session's size in the metadata store is the
+ * digest is verified and the data is durable. Chunks are written without waiting for the disk,
+ * which a process restart does not lose; completion flushes the whole staging object first. A session's size in the metadata store is the
  * truth; staged bytes past it (left by an interrupted request) are discarded on the next write.
  * The sha256 is computed while bytes arrive and recomputed from the staged bytes only when this
  * process did not see all of them (after a restart) or the client asks for sha512.
@@ -52,7 +53,7 @@ export class UploadService {
     const now = Date.now();
     await this.store.createUpload(id, repository, now);
     const writer = await this.driver.writer(uploadPath(id), 0);
-    await writer.commit();
+    await writer.close();
     this.hashes.set(id, { size: 0, hash: createDigester('sha256') });
     return { id, repository, size: 0, createdAt: now, updatedAt: now };
   }
@@ -97,6 +98,7 @@ export class UploadService {
         );
       }
       if (!(await this.store.getBlob(digest.value))) {
+        await (await this.openWriter(upload)).commit();
         await this.driver.move(uploadPath(id), blobPath(digest));
         await this.store.putBlob(digest.value, upload.size);
       }
@@ -138,7 +140,7 @@ export class UploadService {
     let received: number;
     try {
       received = await copyChunk(chunk, writer, hash);
-      await writer.commit();
+      await writer.close();
     } catch (error) {
       await writer.cancel().catch((cancelError: unknown) => this.log.warn({ err: cancelError, uploadId: upload.id }, 'failed to roll back upload chunk'));
       throw error;

@@ -50,8 +50,17 @@ export interface StorageWriter {
   /** Appends `chunk`. The promise resolves when the writer can take more data. */
   write(chunk: Uint8Array): Promise<void>;
 
-  /** Flushes everything written to durable storage and closes the writer. */
+  /**
+   * Flushes everything written, and all earlier content of the object, to durable storage and
+   * closes the writer.
+   */
   commit(): Promise<void>;
+
+  /**
+   * Hands everything written to the store and closes the writer, without waiting for it to be
+   * durable: a later reader sees the bytes, but a crash of the machine may lose them.
+   */
+  close(): Promise<void>;
 
   /** Closes the writer and truncates the object back to the size it had when it was opened. */
   cancel(): Promise<void>;

@@ -4,8 +4,8 @@ import { Readable } from 'node:stream';
 import { PathNotFoundError } from '../errors.js';
 import type { StorageDriver, StorageWriter } from './driver.js';
 
-/** Bytes a writer collects before it issues one write system call. */
-const writeBufferBytes = 4 * 1024 * 1024;
+/** Bytes a writer collects before it issues one write system call; this bounds its memory too. */
+const writeBufferBytes = 1024 * 1024;
 /**
  * Bytes written between two background flushes to disk. Flushing while data still arrives
  * overlaps disk writes with receiving, so the final fsync of a large blob has little left to do.
@@ -154,7 +154,13 @@ class FileWriter implements StorageWriter {
     await this.syncing;
     if (this.syncError !== undefined) throw this.syncError;
     await this.handle.datasync();
-    await this.close();
+    await this.release();
+  }
+
+  async close(): Promise<void> {
+    await this.flush();
+    await this.syncing;
+    await this.release();
   }
 
   async cancel(): Promise<void> {
@@ -165,7 +171,7 @@ class FileWriter implements StorageWriter {
     try {
       await this.handle.truncate(this.startSize);
     } finally {
-      await this.close();
+      await this.release();
     }
   }
 
@@ -198,7 +204,7 @@ class FileWriter implements StorageWriter {
       });
   }
 
-  private async close(): Promise<void> {
+  private async release(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     await this.handle.close();
