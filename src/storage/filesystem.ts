@@ -10,7 +10,7 @@ const writeBufferBytes = 1024 * 1024;
  * Bytes written between two background flushes to disk. Flushing while data still arrives
  * overlaps disk writes with receiving, so the final fsync of a large blob has little left to do.
  */
-const backgroundSyncBytes = 32 * 1024 * 1024;
+const backgroundSyncBytes = 8 * 1024 * 1024;
 
 /**
  * Stores objects as files under a root directory. `move` is a rename followed by an fsync of the
@@ -19,6 +19,11 @@ const backgroundSyncBytes = 32 * 1024 * 1024;
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
   readonly root: string;
+  /**
+   * Errors of background flushes that finished after their writer closed, by file. Linux reports
+   * a writeback error to one fsync only, so the next `commit` of the file must raise it instead.
+   */
+  private readonly syncFailures = new Map<string, unknown>();
 
   constructor(root: string) {
     this.root = resolve(root);
@@ -72,7 +77,7 @@ export class FilesystemDriver implements StorageDriver {
       }
       if (size > offset) await handle.truncate(offset);
     }
-    return new FileWriter(handle, offset);
+    return new FileWriter(handle, offset, file, this.syncFailures);
   }
 
   async move(source: string, destination: string): Promise<void> {
@@ -87,6 +92,7 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async delete(path: string): Promise<void> {
+    this.syncFailures.delete(this.fullPath(path));
     await rm(this.fullPath(path), { recursive: true, force: true });
   }
 
@@ -126,13 +132,15 @@ class FileWriter implements StorageWriter {
   private position: number;
   private readonly startSize: number;
   private closed = false;
+  private released = false;
   private unsyncedBytes = 0;
   private syncing: Promise<void> | undefined;
-  private syncError: unknown;
 
   constructor(
     private readonly handle: FileHandle,
     offset: number,
+    private readonly file: string,
+    private readonly syncFailures: Map<string, unknown>,
   ) {
     this.position = offset;
     this.startSize = offset;
@@ -152,15 +160,30 @@ class FileWriter implements StorageWriter {
   async commit(): Promise<void> {
     await this.flush();
     await this.syncing;
-    if (this.syncError !== undefined) throw this.syncError;
+    const failure = this.syncFailures.get(this.file);
+    if (failure !== undefined) {
+      this.syncFailures.delete(this.file);
+      await this.release();
+      throw failure;
+    }
     await this.handle.datasync();
     await this.release();
   }
 
+  /**
+   * Writes what is buffered and starts flushing it to disk, but returns without waiting for the
+   * disk: the handle closes when that flush ends, and a failure is kept for the next `commit`.
+   */
   async close(): Promise<void> {
     await this.flush();
-    await this.syncing;
-    await this.release();
+    this.closed = true;
+    if (this.unsyncedBytes > 0 && !this.syncing) this.startBackgroundSync();
+    const syncing = this.syncing;
+    if (!syncing) {
+      await this.release();
+      return;
+    }
+    void syncing.then(() => this.release()).catch(() => undefined);
   }
 
   async cancel(): Promise<void> {
@@ -191,13 +214,13 @@ class FileWriter implements StorageWriter {
     if (this.unsyncedBytes >= backgroundSyncBytes && !this.syncing) this.startBackgroundSync();
   }
 
-  /** Starts an fdatasync that runs while more data arrives; `commit` waits for it and reports its error. */
+  /** Starts an fdatasync that runs while more data arrives; a failure is kept for the file's next `commit`. */
   private startBackgroundSync(): void {
     this.unsyncedBytes = 0;
     this.syncing = this.handle
       .datasync()
       .catch((error: unknown) => {
-        this.syncError = error;
+        this.syncFailures.set(this.file, error);
       })
       .finally(() => {
         this.syncing = undefined;
@@ -205,8 +228,9 @@ class FileWriter implements StorageWriter {
   }
 
   private async release(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
+    if (this.released) return;
+    this.released = true;
     await this.handle.close();
   }
 }
