@@ -9,8 +9,8 @@ import { startBerth, type BerthProcess } from './helpers/process.js';
 const mebibyte = 1024 * 1024;
 
 /**
- * A stream of `totalBytes` made from `base` (one MiB) repeated, each copy stamped with its index
- * so no two MiB are equal. The same base gives the same bytes. `onChunk` receives the running total.
+ * Creates a stream of `totalBytes` made from `base` (one MiB) repeated, each copy stamped with its
+ * index so no two MiB are equal. The same base gives the same bytes. `onChunk` receives the running total.
  */
 function generatedBody(base: Buffer, totalBytes: number, onChunk: (sent: number) => void = () => undefined): ReadableStream<Uint8Array> {
   let sent = 0;

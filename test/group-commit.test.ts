@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { GroupCommit } from '../src/metadata/group-commit.js';
 
-/** A fake transaction log: each transaction records the jobs it ran and commits only if all succeed. */
+/** Creates a fake transaction runner that records the jobs each transaction ran, committing only when all succeed. */
 function recordingRunner(): { runner: <T>(work: (trx: string[]) => Promise<T>) => Promise<T>; committed: string[][]; transactions: () => number } {
   const committed: string[][] = [];
   let transactions = 0;

@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { request } from 'node:http';
-import { after, before, describe, test } from 'node:test';
-import { expectError, RegistryClient } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { describe, test } from 'node:test';
+import { expectError } from '../helpers/http.js';
+import { useTestServer } from '../helpers/server.js';
 
 /** Sends a request with a raw, unnormalized path, which fetch would rewrite. */
 function rawRequest(url: string, method: string, path: string): Promise<{ status: number; body: string }> {
@@ -19,38 +19,30 @@ function rawRequest(url: string, method: string, path: string): Promise<{ status
 }
 
 describe('base endpoints and names', () => {
-  let server: TestServer;
-  let client: RegistryClient;
+  const fixture = useTestServer();
 
-  before(async () => {
-    server = await startTestServer();
-    client = new RegistryClient(server.url);
-  });
-  after(async () => {
-    await server.close();
-  });
 
   test('GET /v2/ answers 200', async () => {
-    const response = await client.fetch('/v2/');
+    const response = await fixture.client.fetch('/v2/');
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('docker-distribution-api-version'), 'registry/2.0');
     assert.deepEqual(await response.json(), {});
-    const head = await client.fetch('/v2/', { method: 'HEAD' });
+    const head = await fixture.client.fetch('/v2/', { method: 'HEAD' });
     assert.equal(head.status, 200);
   });
 
   test('request id echoed', async () => {
-    const response = await client.fetch('/v2/', { headers: { 'X-Request-Id': 'abc-123' } });
+    const response = await fixture.client.fetch('/v2/', { headers: { 'X-Request-Id': 'abc-123' } });
     assert.equal(response.headers.get('x-request-id'), 'abc-123');
-    const generated = await client.fetch('/v2/', { headers: { 'X-Request-Id': 'bad id with spaces' } });
+    const generated = await fixture.client.fetch('/v2/', { headers: { 'X-Request-Id': 'bad id with spaces' } });
     assert.match(generated.headers.get('x-request-id') ?? '', /^[0-9a-f-]{36}$/);
   });
 
   test('healthz and readyz', async () => {
-    const health = await client.fetch('/healthz');
+    const health = await fixture.client.fetch('/healthz');
     assert.equal(health.status, 200);
     assert.deepEqual(await health.json(), { status: 'ok' });
-    const ready = await client.fetch('/readyz');
+    const ready = await fixture.client.fetch('/readyz');
     assert.equal(ready.status, 200);
     const body = (await ready.json()) as { status: string; checks: { component: string; ok: boolean }[] };
     assert.equal(body.status, 'ready');
@@ -58,15 +50,15 @@ describe('base endpoints and names', () => {
   });
 
   test('unknown endpoint gets 404', async () => {
-    await expectError(await client.fetch('/v1/_ping'), 404, 'NOT_FOUND');
-    await expectError(await client.fetch('/v2/repo/unknown/thing'), 404, 'NOT_FOUND');
+    await expectError(await fixture.client.fetch('/v1/_ping'), 404, 'NOT_FOUND');
+    await expectError(await fixture.client.fetch('/v2/repo/unknown/thing'), 404, 'NOT_FOUND');
   });
 
   test('wrong method gets 405', async () => {
-    const response = await client.fetch('/v2/', { method: 'DELETE' });
+    const response = await fixture.client.fetch('/v2/', { method: 'DELETE' });
     await expectError(response, 405, 'UNSUPPORTED');
     assert.equal(response.headers.get('allow'), 'GET');
-    await expectError(await client.fetch('/v2/repo/tags/list', { method: 'POST' }), 405, 'UNSUPPORTED');
+    await expectError(await fixture.client.fetch('/v2/repo/tags/list', { method: 'POST' }), 405, 'UNSUPPORTED');
   });
 
   const invalidNames = [
@@ -82,42 +74,42 @@ describe('base endpoints and names', () => {
   ];
   for (const name of invalidNames) {
     test(`invalid name ${name.slice(0, 20)}`, async () => {
-      await expectError(await client.fetch(`/v2/${name}/tags/list`), 400, 'NAME_INVALID');
-      await expectError(await client.fetch(`/v2/${name}/blobs/uploads/`, { method: 'POST' }), 400, 'NAME_INVALID');
+      await expectError(await fixture.client.fetch(`/v2/${name}/tags/list`), 400, 'NAME_INVALID');
+      await expectError(await fixture.client.fetch(`/v2/${name}/blobs/uploads/`, { method: 'POST' }), 400, 'NAME_INVALID');
     });
   }
 
   test('longest valid name accepted', async () => {
     const name = `${'a'.repeat(127)}/${'b'.repeat(127)}`;
     assert.equal(name.length, 255);
-    const response = await client.fetch(`/v2/${name}/blobs/uploads/`, { method: 'POST' });
+    const response = await fixture.client.fetch(`/v2/${name}/blobs/uploads/`, { method: 'POST' });
     assert.equal(response.status, 202);
   });
 
   test('separators allowed by grammar', async () => {
     for (const name of ['a.b/c_d/e__f', 'a-b--c/d', 'x/y/z/w/v']) {
-      const response = await client.fetch(`/v2/${name}/blobs/uploads/`, { method: 'POST' });
+      const response = await fixture.client.fetch(`/v2/${name}/blobs/uploads/`, { method: 'POST' });
       assert.equal(response.status, 202, name);
     }
   });
 
   test('dot segments never reach storage', async () => {
     for (const path of ['/v2/../../etc/passwd/tags/list', '/v2/a/../b/tags/list', '/v2/./a/tags/list', '/v2/a/%2e%2e/b/tags/list']) {
-      const response = await rawRequest(server.url, 'GET', path);
+      const response = await rawRequest(fixture.server.url, 'GET', path);
       assert.equal(response.status, 400, `${path}: ${response.body}`);
       assert.match(response.body, /NAME_INVALID/);
     }
   });
 
   test('digest with path tricks', async () => {
-    const response = await rawRequest(server.url, 'GET', '/v2/a/blobs/sha256:..%2F..%2Fetc%2Fpasswd');
+    const response = await rawRequest(fixture.server.url, 'GET', '/v2/a/blobs/sha256:..%2F..%2Fetc%2Fpasswd');
     assert.equal(response.status, 400);
     assert.match(response.body, /DIGEST_INVALID/);
   });
 
   test('malformed HTTP gets 400', async () => {
     const { connect } = await import('node:net');
-    const target = new URL(server.url);
+    const target = new URL(fixture.server.url);
     const reply = await new Promise<string>((resolve, reject) => {
       const socket = connect(Number(target.port), target.hostname, () => socket.write('NONSENSE\r\n\r\n'));
       let data = '';

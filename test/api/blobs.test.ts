@@ -1,26 +1,20 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { after, before, describe, test } from 'node:test';
-import { expectError, RegistryClient, sha256 } from '../helpers/http.js';
-import { startTestServer, type TestServer } from '../helpers/server.js';
+import { before, describe, test } from 'node:test';
+import { expectError, sha256 } from '../helpers/http.js';
+import { useTestServer } from '../helpers/server.js';
 
 describe('blob reads and deletes', () => {
-  let server: TestServer;
-  let client: RegistryClient;
+  const fixture = useTestServer();
   const data = randomBytes(10_000);
   let digest: string;
 
   before(async () => {
-    server = await startTestServer();
-    client = new RegistryClient(server.url);
-    digest = await client.pushBlob('blobs/read', data);
-  });
-  after(async () => {
-    await server.close();
+    digest = await fixture.client.pushBlob('blobs/read', data);
   });
 
   test('GET returns bytes and headers', async () => {
-    const response = await client.fetch(`/v2/blobs/read/blobs/${digest}`);
+    const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`);
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-length'), String(data.length));
     assert.equal(response.headers.get('docker-content-digest'), digest);
@@ -29,7 +23,7 @@ describe('blob reads and deletes', () => {
   });
 
   test('HEAD returns headers only', async () => {
-    const response = await client.fetch(`/v2/blobs/read/blobs/${digest}`, { method: 'HEAD' });
+    const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`, { method: 'HEAD' });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-length'), String(data.length));
     assert.equal(response.headers.get('docker-content-digest'), digest);
@@ -46,7 +40,7 @@ describe('blob reads and deletes', () => {
   ];
   for (const [header, first, last] of ranges) {
     test(`range ${header}`, async () => {
-      const response = await client.fetch(`/v2/blobs/read/blobs/${digest}`, { headers: { Range: header } });
+      const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`, { headers: { Range: header } });
       assert.equal(response.status, 206);
       assert.equal(response.headers.get('content-range'), `bytes ${first}-${last}/${data.length}`);
       assert.equal(response.headers.get('content-length'), String(last - first + 1));
@@ -56,50 +50,50 @@ describe('blob reads and deletes', () => {
 
   for (const header of ['bytes=10000-', 'bytes=20000-20010', 'bytes=-0', 'bytes=50-10', 'bytes=0-1,5-6', 'bytes=abc']) {
     test(`unsatisfiable range ${header}`, async () => {
-      const response = await client.fetch(`/v2/blobs/read/blobs/${digest}`, { headers: { Range: header } });
+      const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`, { headers: { Range: header } });
       await expectError(response, 416, 'RANGE_INVALID');
       assert.equal(response.headers.get('content-range'), `bytes */${data.length}`);
     });
   }
 
   test('range in another unit ignored', async () => {
-    const response = await client.fetch(`/v2/blobs/read/blobs/${digest}`, { headers: { Range: 'items=0-1' } });
+    const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`, { headers: { Range: 'items=0-1' } });
     assert.equal(response.status, 200);
     assert.equal(response.headers.get('content-length'), String(data.length));
     await response.arrayBuffer();
   });
 
   test('unknown blob', async () => {
-    const error = await expectError(await client.fetch(`/v2/blobs/read/blobs/${sha256('missing')}`), 404, 'BLOB_UNKNOWN');
+    const error = await expectError(await fixture.client.fetch(`/v2/blobs/read/blobs/${sha256('missing')}`), 404, 'BLOB_UNKNOWN');
     assert.match(error.message, new RegExp(sha256('missing')));
-    const head = await client.fetch(`/v2/blobs/read/blobs/${sha256('missing')}`, { method: 'HEAD' });
+    const head = await fixture.client.fetch(`/v2/blobs/read/blobs/${sha256('missing')}`, { method: 'HEAD' });
     assert.equal(head.status, 404);
   });
 
   test('blob of another repository', async () => {
-    await expectError(await client.fetch(`/v2/blobs/other/blobs/${digest}`), 404, 'BLOB_UNKNOWN');
+    await expectError(await fixture.client.fetch(`/v2/blobs/other/blobs/${digest}`), 404, 'BLOB_UNKNOWN');
   });
 
   test('malformed digests', async () => {
     for (const value of ['sha256:abc', 'sha256:' + 'A'.repeat(64), 'nodigest', 'sha256:' + 'g'.repeat(64), 'sha256:']) {
-      await expectError(await client.fetch(`/v2/blobs/read/blobs/${value}`), 400, 'DIGEST_INVALID');
+      await expectError(await fixture.client.fetch(`/v2/blobs/read/blobs/${value}`), 400, 'DIGEST_INVALID');
     }
-    await expectError(await client.fetch(`/v2/blobs/read/blobs/md5:${'a'.repeat(32)}`), 400, 'UNSUPPORTED');
+    await expectError(await fixture.client.fetch(`/v2/blobs/read/blobs/md5:${'a'.repeat(32)}`), 400, 'UNSUPPORTED');
   });
 
   test('DELETE unlinks from one repository', async () => {
     const shared = randomBytes(1000);
-    const value = await client.pushBlob('blobs/del-a', shared);
-    await client.pushBlob('blobs/del-b', shared);
-    const deleted = await client.fetch(`/v2/blobs/del-a/blobs/${value}`, { method: 'DELETE' });
+    const value = await fixture.client.pushBlob('blobs/del-a', shared);
+    await fixture.client.pushBlob('blobs/del-b', shared);
+    const deleted = await fixture.client.fetch(`/v2/blobs/del-a/blobs/${value}`, { method: 'DELETE' });
     assert.equal(deleted.status, 202);
-    await expectError(await client.fetch(`/v2/blobs/del-a/blobs/${value}`), 404, 'BLOB_UNKNOWN');
-    assert.equal((await client.fetch(`/v2/blobs/del-b/blobs/${value}`)).status, 200);
-    await expectError(await client.fetch(`/v2/blobs/del-a/blobs/${value}`, { method: 'DELETE' }), 404, 'BLOB_UNKNOWN');
+    await expectError(await fixture.client.fetch(`/v2/blobs/del-a/blobs/${value}`), 404, 'BLOB_UNKNOWN');
+    assert.equal((await fixture.client.fetch(`/v2/blobs/del-b/blobs/${value}`)).status, 200);
+    await expectError(await fixture.client.fetch(`/v2/blobs/del-a/blobs/${value}`, { method: 'DELETE' }), 404, 'BLOB_UNKNOWN');
   });
 
   test('POST and PATCH not allowed on blob', async () => {
-    const response = await client.fetch(`/v2/blobs/read/blobs/${digest}`, { method: 'PATCH', body: 'x' });
+    const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`, { method: 'PATCH', body: 'x' });
     await expectError(response, 405, 'UNSUPPORTED');
     assert.match(response.headers.get('allow') ?? '', /GET/);
   });

@@ -33,8 +33,9 @@ export interface ClientFixture<Layout> {
 
 /**
  * Registers `before` and `after` hooks that build an image layout with `buildLayout`, start berth
- * as a child process and write private client configuration, all under one temporary directory
- * whose name is lowercase hex (podman names images pulled from an OCI layout after its path).
+ * as a child process and write private client configuration, all under one temporary directory.
+ * The directory name is lowercase hex because podman names images pulled from an OCI layout after
+ * its path.
  * `serverEnv` adds environment variables to berth's process. When a tool is missing the hooks do
  * nothing, so each test's `requireTools` reports it.
  */

@@ -90,6 +90,26 @@ export const dockerManifest = 'application/vnd.docker.distribution.manifest.v2+j
 export const dockerManifestList = 'application/vnd.docker.distribution.manifest.list.v2+json';
 export const emptyConfig = { mediaType: 'application/vnd.oci.empty.v1+json', digest: sha256('{}'), size: 2 };
 
+/**
+ * Builds an OCI 1.1 artifact manifest: `artifactType`, the empty config, no layers and `subject`
+ * pointing at an image manifest. `fields` adds or replaces top-level fields.
+ */
+export function artifactManifest(
+  artifactType: string,
+  subject: { digest: string; size: number },
+  fields: Record<string, unknown> = {},
+): Record<string, unknown> {
+  return {
+    schemaVersion: 2,
+    mediaType: ociManifest,
+    artifactType,
+    config: emptyConfig,
+    layers: [],
+    subject: { mediaType: ociManifest, digest: subject.digest, size: subject.size },
+    ...fields,
+  };
+}
+
 /** Builds an OCI image manifest object for the given config and layer blobs. */
 export function imageManifest(
   config: { digest: string; size: number; mediaType?: string },

@@ -1,10 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import { Registry } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
+import { RegistryClient } from './http.js';
 
 /** A registry running inside the test process on 127.0.0.1 with a temporary data directory. */
 export interface TestServer {
@@ -53,4 +55,26 @@ async function startIn(dataDir: string, options: { overrides?: Record<string, st
       if (!closeOptions.keepData) await rm(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** A test server and a client of it, set by the hooks of {@link useTestServer}. */
+export interface ServerFixture {
+  server: TestServer;
+  client: RegistryClient;
+}
+
+/**
+ * Registers `before` and `after` hooks that start a test server for the enclosing `describe`
+ * block and stop it afterwards. The fields of the returned object are set once `before` has run.
+ */
+export function useTestServer(options: { overrides?: Record<string, string> } = {}): ServerFixture {
+  const fixture = {} as ServerFixture;
+  before(async () => {
+    fixture.server = await startTestServer(options);
+    fixture.client = new RegistryClient(fixture.server.url);
+  });
+  after(async () => {
+    await fixture.server.close();
+  });
+  return fixture;
 }
