@@ -41,7 +41,7 @@ export const errorCatalog = {
 export type ErrorCode = keyof typeof errorCatalog;
 
 /**
- * A failure that maps to one catalog code. `message` names the value at fault and says what to do;
+ * A failure that maps to one catalog code. `message` names the value at fault and the fix, and
  * `detail` is optional structured data sent to the client as is. `status` overrides the catalog's
  * HTTP status where the spec asks for another one (for example 416 for an out-of-order chunk).
  */

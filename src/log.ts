@@ -3,8 +3,8 @@ import type { Config } from './config/schema.js';
 
 /**
  * Creates the process logger. `auto` prints readable lines when stdout is a terminal and JSON
- * lines otherwise. Request headers are never logged, so `Authorization` cannot leak; the redact
- * list also masks secrets in any object passed to the logger by mistake.
+ * lines otherwise. No code path logs request headers, so `Authorization` values stay out of the
+ * logs. The redact list also masks secrets in any object passed to the logger by mistake.
  */
 export function createLogger(config: Config['log'], destination?: pino.DestinationStream): Logger {
   const pretty = config.format === 'pretty' || (config.format === 'auto' && process.stdout.isTTY === true && !destination);

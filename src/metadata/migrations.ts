@@ -19,12 +19,14 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
           .addColumn('name', sortedText, (column) => column.primaryKey())
           .addColumn('created_at', 'bigint', (column) => column.notNull())
           .execute();
+
         await db.schema
           .createTable('blobs')
           .addColumn('digest', 'text', (column) => column.primaryKey())
           .addColumn('size', 'bigint', (column) => column.notNull())
           .addColumn('created_at', 'bigint', (column) => column.notNull())
           .execute();
+
         await db.schema
           .createTable('repository_blobs')
           .addColumn('repository', 'text', (column) => column.notNull())
@@ -33,6 +35,7 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
           .addPrimaryKeyConstraint('repository_blobs_pk', ['repository', 'digest'])
           .execute();
         await db.schema.createIndex('repository_blobs_digest').on('repository_blobs').column('digest').execute();
+
         await db.schema
           .createTable('manifests')
           .addColumn('repository', 'text', (column) => column.notNull())
@@ -47,6 +50,7 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
           .addPrimaryKeyConstraint('manifests_pk', ['repository', 'digest'])
           .execute();
         await db.schema.createIndex('manifests_subject').on('manifests').columns(['repository', 'subject']).execute();
+
         await db.schema
           .createTable('manifest_references')
           .addColumn('repository', 'text', (column) => column.notNull())
@@ -56,6 +60,7 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
           .addPrimaryKeyConstraint('manifest_references_pk', ['repository', 'manifest', 'child'])
           .execute();
         await db.schema.createIndex('manifest_references_child').on('manifest_references').columns(['repository', 'child']).execute();
+
         await db.schema
           .createTable('tags')
           .addColumn('repository', 'text', (column) => column.notNull())
@@ -65,6 +70,7 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
           .addPrimaryKeyConstraint('tags_pk', ['repository', 'name'])
           .execute();
         await db.schema.createIndex('tags_digest').on('tags').columns(['repository', 'digest']).execute();
+
         await db.schema
           .createTable('uploads')
           .addColumn('id', 'text', (column) => column.primaryKey())

@@ -222,7 +222,7 @@ function checkRange(upload: UploadRecord, chunk: Chunk): void {
   if (range.start !== upload.size) {
     throw new RegistryError(
       'BLOB_UPLOAD_INVALID',
-      `chunk starts at byte ${range.start} but the upload holds ${upload.size} bytes: send the next chunk from byte ${upload.size}`,
+      `chunk starts at byte ${range.start} but the upload contains ${upload.size} bytes: send the next chunk from byte ${upload.size}`,
       { status: 416, headers: { Range: progressRange(upload.size) }, detail: { size: upload.size } },
     );
   }

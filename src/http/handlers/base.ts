@@ -8,7 +8,7 @@ export function repositoryName(ctx: RequestContext): string {
   return name;
 }
 
-/** `GET /v2/`: tells clients this is a registry speaking the V2 API. */
+/** `GET /v2/`: returns 200 so clients detect a registry that implements the V2 API. */
 export function getBase(ctx: RequestContext): void {
   sendJson(ctx, 200, {});
 }
@@ -18,7 +18,7 @@ export function getHealth(ctx: RequestContext): void {
   sendJson(ctx, 200, { status: 'ok' });
 }
 
-/** `GET /readyz`: the storage driver and the metadata database both answer. 503 names the failing one. */
+/** `GET /readyz`: returns 200 while the storage driver and the metadata database respond, else 503 naming the failing one. */
 export async function getReady(ctx: RequestContext): Promise<void> {
   const { driver, store } = ctx.services;
   const checks = await Promise.all([

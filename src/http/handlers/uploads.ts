@@ -6,9 +6,9 @@ import { contentLength, sendEmpty, type RequestContext } from '../context.js';
 import { repositoryName } from './base.js';
 
 /**
- * `POST /v2/<name>/blobs/uploads/`: mounts a blob from another repository (`mount`, `from`;
- * without `from`, from any repository), uploads a whole blob in one request (`digest`), or
- * starts an upload session.
+ * `POST /v2/<name>/blobs/uploads/`: with `mount` (and optionally `from`) links a stored blob
+ * into the repository, from `from` or else from any repository. With `digest` it uploads a whole
+ * blob in one request. Otherwise, or when there is nothing to mount, it starts an upload session.
  */
 export async function startUpload(ctx: RequestContext): Promise<void> {
   const repository = repositoryName(ctx);
