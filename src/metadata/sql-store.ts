@@ -32,6 +32,23 @@ interface Database {
   uploads: { id: string; repository: string; size: number; created_at: number; updated_at: number };
 }
 
+/** Dialect-specific steps of {@link SqlMetadataStore}. */
+export interface SqlStoreHooks {
+  /** Runs before the migrations, for example to create the schema they go into. */
+  readonly prepare?: () => Promise<void>;
+  /**
+   * Schema of the migration bookkeeping tables. PostgreSQL needs it: the migrator looks for its
+   * tables in every schema, and would take another schema's for its own.
+   */
+  readonly migrationSchema?: string;
+}
+
+/** SQLSTATE codes of a transaction that lost a race and may simply run again: serialization failure, deadlock. */
+const retryableStates = new Set(['40001', '40P01']);
+
+/** Attempts of a transaction that keeps losing races before its error is returned. */
+const transactionAttempts = 4;
+
 /** Largest number of values bound in one `IN (...)` list. */
 const maxInList = 500;
 
@@ -45,14 +62,38 @@ export class SqlMetadataStore implements MetadataStore {
   /** Small writes go through group commit, so concurrent pushes share one commit each turn. */
   private readonly writes: GroupCommit<Kysely<Database>>;
 
-  constructor(db: Kysely<unknown>, dialect: SqlDialectName) {
+  constructor(
+    db: Kysely<unknown>,
+    dialect: SqlDialectName,
+    private readonly hooks: SqlStoreHooks = {},
+  ) {
     this.db = db as Kysely<Database>;
     this.name = dialect;
-    this.writes = new GroupCommit((work) => this.db.transaction().execute(work));
+    this.writes = new GroupCommit((work) => this.transaction(work));
+  }
+
+  /**
+   * Runs `work` in a transaction, and again when the database aborted it for a deadlock or a
+   * serialization conflict with another writer (other nodes write the same rows).
+   */
+  private async transaction<T>(work: (trx: Kysely<Database>) => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.db.transaction().execute(work);
+      } catch (error) {
+        const state = (error as { code?: unknown }).code;
+        if (attempt >= transactionAttempts || typeof state !== 'string' || !retryableStates.has(state)) throw error;
+      }
+    }
   }
 
   async migrate(): Promise<void> {
-    const migrator = new Migrator({ db: this.db, provider: migrationProvider(this.name) });
+    await this.hooks.prepare?.();
+    const migrator = new Migrator({
+      db: this.db,
+      provider: migrationProvider(this.name),
+      ...(this.hooks.migrationSchema !== undefined && { migrationTableSchema: this.hooks.migrationSchema }),
+    });
     const { error } = await migrator.migrateToLatest();
     if (error) throw error;
   }
@@ -61,7 +102,8 @@ export class SqlMetadataStore implements MetadataStore {
     try {
       await sql`select 1`.execute(this.db);
     } catch (error) {
-      throw new BackendUnavailableError(`metadata database ${this.name} did not respond`, { cause: error });
+      if (error instanceof BackendUnavailableError) throw error;
+      throw new BackendUnavailableError(`metadata database ${this.name} did not respond (${(error as Error).message})`, { cause: error });
     }
   }
 
@@ -228,7 +270,7 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async deleteManifest(repository: string, digest: string): Promise<boolean> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.transaction(async (trx) => {
       const result = await trx.deleteFrom('manifests').where('repository', '=', repository).where('digest', '=', digest).executeTakeFirst();
       await trx.deleteFrom('tags').where('repository', '=', repository).where('digest', '=', digest).execute();
       await trx.deleteFrom('manifest_references').where('repository', '=', repository).where('manifest', '=', digest).execute();
