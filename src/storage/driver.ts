@@ -40,6 +40,12 @@ export interface StorageDriver {
 
   /** Checks that the backing store is reachable and writable; throws when it is not. */
   ping(): Promise<void>;
+
+  /**
+   * Optional: returns a URL from which a client may GET the whole object at `path` directly,
+   * valid for `expiresSeconds`. Drivers of stores without such URLs leave it out.
+   */
+  presignedUrl?(path: string, expiresSeconds: number): Promise<string>;
 }
 
 /** An open append-only writer returned by {@link StorageDriver.writer}. */

@@ -1,0 +1,60 @@
+import { S3Client, S3ServiceException } from '@aws-sdk/client-s3';
+import { BackendUnavailableError } from '../errors.js';
+
+/** Connection settings of the S3 driver, as in the `storage.s3` configuration section. */
+export interface S3ConnectionOptions {
+  readonly region: string;
+  /** Endpoint of an S3-compatible store; AWS when undefined. */
+  readonly endpoint?: string | undefined;
+  readonly forcePathStyle: boolean;
+  /** Static credentials; the SDK's standard sources (environment, files) when undefined. */
+  readonly accessKeyId?: string | undefined;
+  readonly secretAccessKey?: string | undefined;
+}
+
+/**
+ * Creates an S3 client for `options`. Request checksums are sent only where the API requires
+ * them, because stores such as Ceph 16 reject the SDK's default streaming checksums.
+ */
+export function createS3Client(options: S3ConnectionOptions): S3Client {
+  return new S3Client({
+    region: options.region,
+    ...(options.endpoint !== undefined && { endpoint: options.endpoint }),
+    forcePathStyle: options.forcePathStyle,
+    ...(options.accessKeyId !== undefined &&
+      options.secretAccessKey !== undefined && {
+        credentials: { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey },
+      }),
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  });
+}
+
+/** Returns true when an S3 call failed because the key, or the multipart upload, does not exist. */
+export function isMissing(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  return error.name === 'NoSuchKey' || error.name === 'NotFound' || error.name === 'NoSuchUpload' || error.$metadata.httpStatusCode === 404;
+}
+
+/** Node.js socket errors of a store that cannot be reached. */
+const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/**
+ * Turns a failure to reach the store (refused or cut connections, timeouts, 5xx answers) into
+ * BackendUnavailableError, so clients get 503 and retry; returns any other error unchanged.
+ */
+export function classifyS3Error(error: unknown, bucket: string): unknown {
+  if (error instanceof BackendUnavailableError) return error;
+  const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const name = (error as { name?: unknown } | undefined)?.name;
+  const unreachable =
+    (status !== undefined && status >= 500) ||
+    (typeof code === 'string' && socketErrors.has(code)) ||
+    name === 'TimeoutError' ||
+    name === 'RequestTimeout';
+  if (!unreachable) return error;
+  const reason = error instanceof Error ? error.message || error.name : String(error);
+  return new BackendUnavailableError(`object store bucket ${bucket} is unreachable (${reason})`, { cause: error });
+}
