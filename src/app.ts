@@ -1,17 +1,13 @@
 import type { AddressInfo } from 'node:net';
 import type { Server } from 'node:http';
 import type { Logger } from 'pino';
-import { resolvePaths } from './config/load.js';
+import { openMetadata, openStorage } from './backends.js';
 import { parseListenAddress, type Config } from './config/schema.js';
 import type { Services } from './http/context.js';
 import { createHttpServer } from './http/server.js';
-import { openSqliteStore } from './metadata/sqlite.js';
-import type { MetadataStore } from './metadata/store.js';
 import { BlobService } from './registry/blobs.js';
 import { ManifestService } from './registry/manifests.js';
 import { UploadService } from './registry/uploads.js';
-import type { StorageDriver } from './storage/driver.js';
-import { FilesystemDriver } from './storage/filesystem.js';
 
 /** A running registry: its HTTP server, storage driver, metadata store and background jobs. */
 export class Registry {
@@ -30,9 +26,8 @@ export class Registry {
    * address and the upload purge job. Resolves once the server is listening.
    */
   static async start(config: Config, log: Logger): Promise<Registry> {
-    const { storageRoot, sqlitePath } = resolvePaths(config);
-    const driver: StorageDriver = await FilesystemDriver.create(storageRoot);
-    const store: MetadataStore = openSqliteStore(sqlitePath);
+    const { driver, location: storage } = await openStorage(config);
+    const { store, location: metadata } = openMetadata(config, log);
     let registry: Registry;
     try {
       await store.migrate();
@@ -40,7 +35,7 @@ export class Registry {
         config,
         driver,
         store,
-        blobs: new BlobService(driver, store, log),
+        blobs: new BlobService(driver, store, log, config.storage.s3.redirect.enabled ? config.storage.s3.redirect : undefined),
         uploads: new UploadService(driver, store, log),
         manifests: new ManifestService(store),
       };
@@ -52,7 +47,7 @@ export class Registry {
       throw error;
     }
     registry.schedulePurge();
-    log.info({ address: registry.address(), storage: storageRoot, metadata: sqlitePath }, 'registry listening');
+    log.info({ address: registry.address(), storage, metadata }, 'registry listening');
     return registry;
   }
 

@@ -18,7 +18,17 @@ export class BlobService {
     private readonly driver: StorageDriver,
     private readonly store: MetadataStore,
     private readonly log: Logger,
+    private readonly redirect?: { readonly expiresSeconds: number },
   ) {}
+
+  /**
+   * Returns a URL of the store that serves the blob's content directly, when redirects are
+   * enabled and the driver can sign one; undefined otherwise. The caller has checked the link.
+   */
+  async redirectUrl(digest: Digest): Promise<string | undefined> {
+    if (!this.redirect || !this.driver.presignedUrl) return undefined;
+    return this.driver.presignedUrl(blobPath(digest), this.redirect.expiresSeconds);
+  }
 
   /** Returns the size of a blob linked into `repository`; throws BLOB_UNKNOWN when it is not. */
   async stat(repository: string, digest: Digest): Promise<number> {

@@ -5,7 +5,11 @@ import type { ByteRange } from '../../registry/blobs.js';
 import { sendEmpty, type RequestContext } from '../context.js';
 import { repositoryName } from './base.js';
 
-/** `GET` and `HEAD /v2/<name>/blobs/<digest>`: the blob, whole or one byte range (206). */
+/**
+ * `GET` and `HEAD /v2/<name>/blobs/<digest>`: the blob, whole or one byte range (206). With
+ * redirects enabled, a GET of the whole blob answers 307 to a presigned URL of the object store;
+ * HEAD and ranges are always answered here.
+ */
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryName(ctx);
   const digest = parseDigest(ctx.params.digest ?? '');
@@ -26,6 +30,11 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
   const length = range ? range.length : size;
   if (ctx.req.method === 'HEAD' || length === 0) {
     sendEmpty(ctx, range ? 206 : 200, { ...headers, 'Content-Length': length });
+    return;
+  }
+  const location = range ? undefined : await ctx.services.blobs.redirectUrl(digest);
+  if (location !== undefined) {
+    sendEmpty(ctx, 307, { Location: location, 'Docker-Content-Digest': digest.value });
     return;
   }
   const stream = await ctx.services.blobs.open(repository, digest, range);
