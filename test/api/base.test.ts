@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { request } from 'node:http';
 import { describe, test } from 'node:test';
 import { expectError } from '../helpers/http.js';
+import { scaleOut } from '../helpers/scaleout.js';
 import { useTestServer } from '../helpers/server.js';
 
 /** Sends a request with a raw, unnormalized path, which fetch would rewrite. */
@@ -46,7 +47,9 @@ describe('base endpoints and names', () => {
     assert.equal(ready.status, 200);
     const body = (await ready.json()) as { status: string; checks: { component: string; ok: boolean }[] };
     assert.equal(body.status, 'ready');
-    assert.deepEqual(body.checks.map((check) => check.component), ['storage:filesystem', 'metadata:sqlite']);
+    const { driver, store } = fixture.server.registry.services;
+    assert.deepEqual(body.checks.map((check) => check.component), [`storage:${driver.name}`, `metadata:${store.name}`]);
+    assert.deepEqual(body.checks.map((check) => check.component), scaleOut ? ['storage:s3', 'metadata:postgres'] : ['storage:filesystem', 'metadata:sqlite']);
   });
 
   test('unknown endpoint gets 404', async () => {

@@ -1,7 +1,5 @@
 import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
 import { describe, test } from 'node:test';
 import { expectError, sha256 } from '../helpers/http.js';
 import { useTestServer } from '../helpers/server.js';
@@ -19,7 +17,7 @@ describe('blob uploads', () => {
   }
 
   async function stagedUploads(): Promise<string[]> {
-    return readdir(join(fixture.server.dataDir, 'storage', 'uploads')).catch(() => []);
+    return fixture.server.registry.services.driver.list('uploads');
   }
 
   test('POST starts a session', async () => {
@@ -259,7 +257,7 @@ describe('blob uploads', () => {
       assert.equal(sha256(Buffer.from(await blob.arrayBuffer())), sha256(data));
     }
     const hex = sha256(data).slice('sha256:'.length);
-    const stored = await readdir(join(fixture.server.dataDir, 'storage', 'blobs', 'sha256', hex.slice(0, 2)));
+    const stored = await fixture.server.registry.services.driver.list(`blobs/sha256/${hex.slice(0, 2)}`);
     assert.deepEqual(stored.filter((name) => name === hex), [hex]);
   });
 

@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config/load.js';
 import type { DestinationStream } from 'pino';
 import { createLogger } from '../../src/log.js';
 import { RegistryClient } from './http.js';
+import { removeScaleOutData, scaleOut, scaleOutOverrides } from './scaleout.js';
 
 /** A registry running inside the test process on 127.0.0.1 with a temporary data directory. */
 export interface TestServer {
@@ -19,7 +20,8 @@ export interface TestServer {
 }
 
 /**
- * Starts a registry in this process on an ephemeral port. `overrides` sets configuration keys by
+ * Starts a registry in this process on an ephemeral port, on SQLite and the filesystem, or on
+ * PostgreSQL and S3 when BERTH_TEST_BACKENDS=scaleout. `overrides` sets configuration keys by
  * dotted path (as strings, like environment variables); `dataDir` reuses an existing directory.
  * Logs are discarded unless BERTH_TEST_LOG_LEVEL is set or `logTo` receives them.
  */
@@ -30,9 +32,14 @@ export async function startTestServer(
   try {
     return await startIn(dataDir, options);
   } catch (error) {
-    if (!options.dataDir) await rm(dataDir, { recursive: true, force: true });
+    if (!options.dataDir) await removeData(dataDir);
     throw error;
   }
+}
+
+async function removeData(dataDir: string): Promise<void> {
+  if (scaleOut) await removeScaleOutData(dataDir);
+  await rm(dataDir, { recursive: true, force: true });
 }
 
 async function startIn(dataDir: string, options: { overrides?: Record<string, string>; logTo?: DestinationStream }): Promise<TestServer> {
@@ -42,6 +49,7 @@ async function startIn(dataDir: string, options: { overrides?: Record<string, st
       dataDir,
       'log.level': process.env.BERTH_TEST_LOG_LEVEL ?? (options.logTo ? 'debug' : 'silent'),
       'log.format': 'json',
+      ...(scaleOut ? await scaleOutOverrides(dataDir) : {}),
       ...options.overrides,
     },
   });
@@ -52,7 +60,7 @@ async function startIn(dataDir: string, options: { overrides?: Record<string, st
     registry,
     async close(closeOptions = {}) {
       await registry.stop();
-      if (!closeOptions.keepData) await rm(dataDir, { recursive: true, force: true });
+      if (!closeOptions.keepData) await removeData(dataDir);
     },
   };
 }
