@@ -36,7 +36,8 @@ export class Registry {
         driver,
         store,
         blobs: new BlobService(driver, store, log, config.storage.s3.redirect.enabled ? config.storage.s3.redirect : undefined),
-        uploads: new UploadService(driver, store, log),
+        // Nodes that share a PostgreSQL store take a lease on an upload session for each request.
+        uploads: new UploadService(driver, store, log, config.metadata.driver === 'postgres' ? { ttlMs: 10_000 } : undefined),
         manifests: new ManifestService(store),
       };
       const server = createHttpServer(services, log);

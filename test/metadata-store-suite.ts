@@ -201,6 +201,28 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
       assert.equal(await store.advanceUpload(id, 500, 600, 4_000), false);
     });
 
+    test('upload lease take, renew and release', async () => {
+      const id = `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
+      await store.createUpload(id, repo(), 1_000);
+      assert.equal(await store.leaseUpload(id, 'node-a', 5_000, 1_000), true);
+      assert.equal(await store.leaseUpload(id, 'node-b', 5_000, 2_000), false);
+      assert.equal(await store.leaseUpload(id, 'node-a', 9_000, 4_000), true);
+      assert.equal(await store.leaseUpload(id, 'node-b', 12_000, 8_000), false);
+      await store.releaseUpload(id, 'node-b');
+      assert.equal(await store.leaseUpload(id, 'node-b', 12_000, 8_000), false);
+      await store.releaseUpload(id, 'node-a');
+      assert.equal(await store.leaseUpload(id, 'node-b', 12_000, 8_000), true);
+    });
+
+    test('expired upload lease is taken over', async () => {
+      const id = `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
+      await store.createUpload(id, repo(), 1_000);
+      assert.equal(await store.leaseUpload(id, 'node-a', 5_000, 1_000), true);
+      assert.equal(await store.leaseUpload(id, 'node-b', 15_000, 6_000), true);
+      assert.equal(await store.leaseUpload(id, 'node-a', 16_000, 7_000), false);
+      assert.equal(await store.leaseUpload('00000000-0000-4000-8000-999999999999', 'node-a', 5_000, 1_000), false);
+    });
+
     test('concurrent manifest puts of one tag', async () => {
       const repository = repo();
       const records = Array.from({ length: 10 }, (_, index) => manifest(repository, `race-${index}`));

@@ -82,6 +82,13 @@ export function migrationProvider(dialect: SqlDialectName): MigrationProvider {
         await db.schema.createIndex('uploads_updated_at').on('uploads').column('updated_at').execute();
       },
     },
+    '0002_upload_leases': {
+      async up(db: Kysely<unknown>) {
+        // The node writing an upload's next chunk holds its lease until the chunk is recorded.
+        await db.schema.alterTable('uploads').addColumn('lease_holder', 'text').execute();
+        await db.schema.alterTable('uploads').addColumn('lease_expires', 'bigint').execute();
+      },
+    },
   };
   return { getMigrations: async () => migrations };
 }

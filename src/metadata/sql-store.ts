@@ -29,7 +29,15 @@ interface Database {
   };
   manifest_references: { repository: string; manifest: string; child: string; kind: string };
   tags: { repository: string; name: string; digest: string; updated_at: number };
-  uploads: { id: string; repository: string; size: number; created_at: number; updated_at: number };
+  uploads: {
+    id: string;
+    repository: string;
+    size: number;
+    created_at: number;
+    updated_at: number;
+    lease_holder: string | null;
+    lease_expires: number | null;
+  };
 }
 
 /** Dialect-specific steps of {@link SqlMetadataStore}. */
@@ -309,7 +317,9 @@ export class SqlMetadataStore implements MetadataStore {
   }
 
   async createUpload(id: string, repository: string, now: number): Promise<void> {
-    await this.writes.submit((trx) => trx.insertInto('uploads').values({ id, repository, size: 0, created_at: now, updated_at: now }).execute());
+    await this.writes.submit((trx) =>
+      trx.insertInto('uploads').values({ id, repository, size: 0, created_at: now, updated_at: now, lease_holder: null, lease_expires: null }).execute(),
+    );
   }
 
   async getUpload(id: string): Promise<UploadRecord | undefined> {
@@ -322,6 +332,24 @@ export class SqlMetadataStore implements MetadataStore {
       trx.updateTable('uploads').set({ size, updated_at: now }).where('id', '=', id).where('size', '=', expectedSize).executeTakeFirst(),
     );
     return Number(result.numUpdatedRows) > 0;
+  }
+
+  async leaseUpload(id: string, holder: string, expiresAt: number, now: number): Promise<boolean> {
+    const result = await this.writes.submit((trx) =>
+      trx
+        .updateTable('uploads')
+        .set({ lease_holder: holder, lease_expires: expiresAt })
+        .where('id', '=', id)
+        .where((row) => row.or([row('lease_holder', 'is', null), row('lease_holder', '=', holder), row('lease_expires', '<', now)]))
+        .executeTakeFirst(),
+    );
+    return Number(result.numUpdatedRows) > 0;
+  }
+
+  async releaseUpload(id: string, holder: string): Promise<void> {
+    await this.writes.submit((trx) =>
+      trx.updateTable('uploads').set({ lease_holder: null, lease_expires: null }).where('id', '=', id).where('lease_holder', '=', holder).execute(),
+    );
   }
 
   async deleteUpload(id: string): Promise<boolean> {

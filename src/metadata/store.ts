@@ -130,6 +130,16 @@ export interface MetadataStore {
    */
   advanceUpload(id: string, expectedSize: number, size: number, now: number): Promise<boolean>;
 
+  /**
+   * Takes the write lease of an upload for `holder` until `expiresAt`, or extends it. Succeeds
+   * when the lease is free, expired at `now`, or already held by `holder`; returns false when
+   * another holder has it or the session is gone.
+   */
+  leaseUpload(id: string, holder: string, expiresAt: number, now: number): Promise<boolean>;
+
+  /** Frees the write lease of an upload when `holder` has it. */
+  releaseUpload(id: string, holder: string): Promise<void>;
+
   /** Deletes an upload session; returns false when it did not exist. */
   deleteUpload(id: string): Promise<boolean>;
 

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 import type { Hash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
@@ -27,6 +28,12 @@ interface RunningHash {
   hash: Hash;
 }
 
+/** Settings of the write leases that keep two nodes from writing one session at once. */
+export interface UploadLeaseOptions {
+  /** Lifetime of a lease without renewal, in milliseconds; it is renewed at a third of this. */
+  readonly ttlMs: number;
+}
+
 const sessionIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /**
@@ -40,11 +47,18 @@ const sessionIdPattern = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a
 export class UploadService {
   private readonly hashes = new Map<string, RunningHash>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Holder name of this process in upload leases. */
+  private readonly holder = `${hostname()}/${process.pid}/${randomUUID()}`;
 
+  /**
+   * @param leases write leases in the metadata store, for stores that several nodes share; without
+   *   them only requests inside this process are kept apart
+   */
   constructor(
     private readonly driver: StorageDriver,
     private readonly store: MetadataStore,
     private readonly log: Logger,
+    private readonly leases?: UploadLeaseOptions,
   ) {}
 
   /** Starts an empty session for `repository`. */
@@ -186,15 +200,42 @@ export class UploadService {
     await this.store.deleteUpload(id);
   }
 
-  /** Runs `work` after every earlier call for the same session has finished. */
+  /**
+   * Runs `work` after every earlier call for the same session in this process has finished and,
+   * with leases, while this process holds the session's lease in the metadata store.
+   */
   private async locked<T>(id: string, work: () => Promise<T>): Promise<T> {
     const previous = this.locks.get(id) ?? Promise.resolve();
-    const current = previous.catch(() => undefined).then(work);
+    const current = previous.catch(() => undefined).then(() => (this.leases ? this.leased(id, this.leases, work) : work()));
     this.locks.set(id, current);
     try {
       return await current;
     } finally {
       if (this.locks.get(id) === current) this.locks.delete(id);
+    }
+  }
+
+  /** Runs `work` while holding the session's lease, renewing it until `work` settles. */
+  private async leased<T>(id: string, leases: UploadLeaseOptions, work: () => Promise<T>): Promise<T> {
+    const take = (): Promise<boolean> => this.store.leaseUpload(id, this.holder, Date.now() + leases.ttlMs, Date.now());
+    if (!(await take())) {
+      // A missing session has no lease to take; `work` then reports it as unknown.
+      if (!(await this.store.getUpload(id))) return work();
+      throw new RegistryError('BLOB_UPLOAD_INVALID', `upload session ${id} is receiving another request on another node: wait for it to finish, check progress with GET and resume`, {
+        status: 409,
+      });
+    }
+    const renewal = setInterval(() => {
+      take().then(
+        (held) => held || this.log.error({ uploadId: id }, 'upload lease lost to another node'),
+        (error: unknown) => this.log.warn({ err: error, uploadId: id }, 'failed to renew upload lease'),
+      );
+    }, leases.ttlMs / 3);
+    try {
+      return await work();
+    } finally {
+      clearInterval(renewal);
+      await this.store.releaseUpload(id, this.holder).catch((error: unknown) => this.log.warn({ err: error, uploadId: id }, 'failed to release upload lease'));
     }
   }
 }
