@@ -201,6 +201,35 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
       assert.equal(await store.advanceUpload(id, 500, 600, 4_000), false);
     });
 
+    test('listings for copying a registry', async () => {
+      const repository = repo();
+      const blobs = [digest(`${repository}-x`), digest(`${repository}-y`), digest(`${repository}-z`)].sort();
+      for (const blob of blobs) {
+        await store.putBlob(blob, 10);
+        await store.linkBlob(repository, blob);
+      }
+      const records = [manifest(repository, 'm1'), manifest(repository, 'm2')];
+      await store.putManifest(records[0] as ManifestRecord, { blobs, manifests: [] }, 'b-tag');
+      await store.putManifest(records[1] as ManifestRecord, { blobs: [], manifests: [] }, 'a-tag');
+
+      const firstPage = await store.listRepositoryBlobs(repository, { limit: 2 });
+      assert.deepEqual(firstPage, blobs.slice(0, 2));
+      assert.deepEqual(await store.listRepositoryBlobs(repository, { limit: 2, last: firstPage[1] }), blobs.slice(2));
+      const all = await store.listBlobs({ limit: 100_000 });
+      for (const blob of blobs) assert.ok(all.some((entry) => entry.digest === blob && entry.size === 10));
+      const afterFirst = await store.listBlobs({ limit: 1, last: blobs[0] });
+      assert.ok((afterFirst[0]?.digest ?? '') > (blobs[0] as string));
+
+      const listed = await store.listManifests(repository, { limit: 10 });
+      assert.deepEqual(listed.map((entry) => entry.digest), records.map((entry) => entry.digest).sort());
+      assert.deepEqual(listed.find((entry) => entry.digest === records[0]?.digest)?.content, records[0]?.content);
+      assert.deepEqual(await store.listTagTargets(repository, { limit: 10 }), [
+        { name: 'a-tag', digest: records[1]?.digest },
+        { name: 'b-tag', digest: records[0]?.digest },
+      ]);
+      assert.deepEqual(await store.listTagTargets(repository, { limit: 10, last: 'a-tag' }), [{ name: 'b-tag', digest: records[0]?.digest }]);
+    });
+
     test('upload lease take, renew and release', async () => {
       const id = `00000000-0000-4000-8000-${String(++counter).padStart(12, '0')}`;
       await store.createUpload(id, repo(), 1_000);

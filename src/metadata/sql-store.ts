@@ -316,6 +316,30 @@ export class SqlMetadataStore implements MetadataStore {
     }));
   }
 
+  async listBlobs(page: PageRequest): Promise<{ digest: string; size: number }[]> {
+    let query = this.db.selectFrom('blobs').select(['digest', 'size']).orderBy('digest').limit(page.limit);
+    if (page.last !== undefined) query = query.where('digest', '>', page.last);
+    return (await query.execute()).map((row) => ({ digest: row.digest, size: Number(row.size) }));
+  }
+
+  async listRepositoryBlobs(repository: string, page: PageRequest): Promise<string[]> {
+    let query = this.db.selectFrom('repository_blobs').select('digest').where('repository', '=', repository).orderBy('digest').limit(page.limit);
+    if (page.last !== undefined) query = query.where('digest', '>', page.last);
+    return (await query.execute()).map((row) => row.digest);
+  }
+
+  async listManifests(repository: string, page: PageRequest): Promise<ManifestRecord[]> {
+    let query = this.db.selectFrom('manifests').selectAll().where('repository', '=', repository).orderBy('digest').limit(page.limit);
+    if (page.last !== undefined) query = query.where('digest', '>', page.last);
+    return (await query.execute()).map(toManifest);
+  }
+
+  async listTagTargets(repository: string, page: PageRequest): Promise<{ name: string; digest: string }[]> {
+    let query = this.db.selectFrom('tags').select(['name', 'digest']).where('repository', '=', repository).orderBy('name').limit(page.limit);
+    if (page.last !== undefined) query = query.where('name', '>', page.last);
+    return query.execute();
+  }
+
   async createUpload(id: string, repository: string, now: number): Promise<void> {
     await this.writes.submit((trx) =>
       trx.insertInto('uploads').values({ id, repository, size: 0, created_at: now, updated_at: now, lease_holder: null, lease_expires: null }).execute(),

@@ -118,6 +118,18 @@ export interface MetadataStore {
   /** Lists manifests of `repository` whose subject is `subject`, optionally of one artifact type. */
   listReferrers(repository: string, subject: string, artifactType?: string): Promise<ReferrerRecord[]>;
 
+  /** Lists every stored blob in digest order, one page at a time (for copying a registry). */
+  listBlobs(page: PageRequest): Promise<{ digest: string; size: number }[]>;
+
+  /** Lists the digests of the blobs linked into `repository` in digest order, one page at a time. */
+  listRepositoryBlobs(repository: string, page: PageRequest): Promise<string[]>;
+
+  /** Lists the manifests of `repository` in digest order, one page at a time. */
+  listManifests(repository: string, page: PageRequest): Promise<ManifestRecord[]>;
+
+  /** Lists the tags of `repository` with the digest each points at, in ASCII order of the name. */
+  listTagTargets(repository: string, page: PageRequest): Promise<{ name: string; digest: string }[]>;
+
   /** Creates an upload session with size 0. */
   createUpload(id: string, repository: string, now: number): Promise<void>;
 
