@@ -3,6 +3,9 @@ import { stringify as toYaml } from 'yaml';
 import { Registry } from './app.js';
 import { ConfigError, configKeys, envName, loadConfig } from './config/load.js';
 import { createLogger } from './log.js';
+import { BackendUnavailableError } from './errors.js';
+import { migrateCommand } from './migrate/command.js';
+import { DigestMismatchError } from './migrate/copy.js';
 
 const usage = `Usage: berth <command> [options]
 
@@ -10,6 +13,7 @@ Commands:
   serve                  Run the registry (default: 0.0.0.0:5000, data under ./data)
   config check FILE      Validate a configuration file and print the effective settings
   config keys            List every configuration key with its environment variable
+  migrate --to FILE      Copy this registry into other backends (PostgreSQL, S3); see migrate --help
 
 Options of serve:
   --config FILE          YAML configuration file
@@ -38,6 +42,8 @@ export async function main(argv: string[]): Promise<number> {
         return await serve(rest);
       case 'config':
         return configCommand(rest);
+      case 'migrate':
+        return await migrateCommand(rest);
       case undefined:
       case '-h':
       case '--help':
@@ -52,6 +58,14 @@ export async function main(argv: string[]): Promise<number> {
     if (error instanceof ConfigError) {
       process.stderr.write(`berth: ${error.message}\n`);
       return 2;
+    }
+    if (error instanceof BackendUnavailableError) {
+      process.stderr.write(`berth: ${error.message}: check that it runs and that the configuration points at it\n`);
+      return 1;
+    }
+    if (error instanceof DigestMismatchError) {
+      process.stderr.write(`berth: ${error.message}\n`);
+      return 1;
     }
     if ((error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`berth: ${(error as Error).message}: run berth --help for the options\n`);

@@ -12,6 +12,11 @@ export interface S3ConnectionOptions {
   readonly secretAccessKey?: string | undefined;
 }
 
+// NOTE: AWS SDK releases after the first week of January 2027 require Node.js 22, and the SDK
+// warns about that once per process on Node.js 20. The lock file pins a release that runs on 20.
+// The warning says nothing a registry operator can act on, so it is kept out of the server's output.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+
 /**
  * Creates an S3 client for `options`. Request checksums are sent only where the API requires
  * them, because stores such as Ceph 16 reject the SDK's default streaming checksums.
