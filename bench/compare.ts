@@ -1,12 +1,14 @@
 /**
  * The comparison mode: runs each workload on berth and Distribution in turn (berth first in
  * every repetition), collecting each repetition's metrics with the server's CPU seconds and
- * peak RSS during the measured sections.
+ * peak RSS during the measured sections. With a profile directory, berth runs under
+ * `node --cpu-prof` and each result keeps the time windows of its measured sections.
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RegistryClient } from './http.js';
 import { ProcessProbe, Recorder } from './measure.js';
+import type { TimeWindow } from './measure.js';
 import { REGISTRY_LABELS, startBerth, startDistribution } from './servers.js';
 import type { RegistryName, RegistryServer } from './servers.js';
 import { MIB } from './stats.js';
@@ -16,13 +18,30 @@ import type { RunContext, Target, Workload, WorkloadSession } from './workloads/
 /** Registries in the order they run within each repetition. */
 export const REGISTRY_ORDER: readonly RegistryName[] = ['berth', 'distribution'];
 
-/** Metric keys that the runner adds to every workload's values. */
-export const COST_KEYS = { cpuSeconds: 'cpuSeconds', peakRssMiB: 'peakRssMiB' } as const;
+/**
+ * Metric keys that the runner adds to every workload's values: server CPU seconds (all
+ * threads, split into user and system mode, and the main thread alone), peak RSS, and the
+ * client's user and system CPU seconds.
+ */
+export const COST_KEYS = {
+  cpuSeconds: 'cpuSeconds',
+  serverUserSeconds: 'serverUserSeconds',
+  serverSystemSeconds: 'serverSystemSeconds',
+  serverMainThreadSeconds: 'serverMainThreadSeconds',
+  peakRssMiB: 'peakRssMiB',
+  clientUserSeconds: 'clientUserSeconds',
+  clientSystemSeconds: 'clientSystemSeconds',
+} as const;
+
+/** Sampling interval of berth's CPU profiles, in microseconds (Node's default is 1000). */
+export const PROFILE_INTERVAL_MICROS = 500;
 
 /** Every value of one registry in one workload, and the error that stopped it, if any. */
 export interface RegistryRuns {
   /** Values per metric key, one per completed repetition. */
   values: Record<string, number[]>;
+  /** Monotonic time windows of all measured sections. */
+  windows: TimeWindow[];
   error?: string;
 }
 
@@ -40,6 +59,11 @@ export interface ComparisonSetup {
   context: RunContext;
   /** Prints one progress line. */
   log: (line: string) => void;
+  /**
+   * When set, berth runs under `node --cpu-prof` and writes its profiles to
+   * `profileDir/<workload id>/`, one file per server start.
+   */
+  profileDir?: string | undefined;
 }
 
 /** Runs `workloads` in order and returns their results; a failing registry skips the rest of that workload. */
@@ -47,17 +71,17 @@ export async function runComparison(setup: ComparisonSetup, workloads: readonly 
   const results: WorkloadResult[] = [];
   for (const [position, workload] of workloads.entries()) {
     setup.log(`[${position + 1}/${workloads.length}] ${workload.title} (${workload.id})`);
-    const result: WorkloadResult = { workload, runs: { berth: { values: {} }, distribution: { values: {} } } };
+    const result: WorkloadResult = { workload, runs: { berth: { values: {}, windows: [] }, distribution: { values: {}, windows: [] } } };
     if (workload.freshServersEachRepetition) {
       for (let repetition = 1; repetition <= setup.context.settings.repetitions; repetition += 1) {
-        await withServers(setup, `${workload.id}-${repetition}`, async (targets) => {
+        await withServers(setup, workload.id, `${workload.id}-${repetition}`, async (targets) => {
           for (const name of REGISTRY_ORDER) {
             await runRepetitions(setup, workload, result, targets[name], [repetition]);
           }
         });
       }
     } else {
-      await withServers(setup, workload.id, async (targets) => {
+      await withServers(setup, workload.id, workload.id, async (targets) => {
         const sessions: Partial<Record<RegistryName, WorkloadSession>> = {};
         for (const name of REGISTRY_ORDER) {
           sessions[name] = await startSession(setup, workload, result, targets[name]);
@@ -132,18 +156,28 @@ async function runOne(
     if (recorder.sections === 0) {
       throw new Error(`workload ${workload.id} measured nothing: its run() must time its work with recorder.measure`);
     }
+    const { cpu } = recorder;
     const all: Record<string, number> = {
       ...values,
       [COST_KEYS.cpuSeconds]: recorder.cpuSeconds,
+      [COST_KEYS.serverUserSeconds]: cpu.server.user,
+      [COST_KEYS.serverSystemSeconds]: cpu.server.system,
+      [COST_KEYS.serverMainThreadSeconds]: cpu.serverMainThread.user + cpu.serverMainThread.system,
       [COST_KEYS.peakRssMiB]: recorder.peakRssBytes / MIB,
+      [COST_KEYS.clientUserSeconds]: cpu.client.user,
+      [COST_KEYS.clientSystemSeconds]: cpu.client.system,
     };
     for (const [key, value] of Object.entries(all)) {
       (result.runs[server.name].values[key] ??= []).push(value);
     }
+    result.runs[server.name].windows.push(...recorder.windows);
     const metricTexts = workload.metrics.map((metric) => `${metric.label} ${(values[metric.key] ?? Number.NaN).toFixed(metric.digits)} ${metric.unit}`);
     setup.log(
       `  ${repetition}/${setup.context.settings.repetitions} ${REGISTRY_LABELS[server.name].padEnd(12)} ${metricTexts.join(', ')}; ` +
-        `server CPU ${recorder.cpuSeconds.toFixed(2)} s, peak RSS ${(recorder.peakRssBytes / MIB).toFixed(1)} MiB`,
+        `server CPU ${recorder.cpuSeconds.toFixed(2)} s (user ${cpu.server.user.toFixed(2)}, system ${cpu.server.system.toFixed(2)}, ` +
+        `main thread ${(cpu.serverMainThread.user + cpu.serverMainThread.system).toFixed(2)}), ` +
+        `client CPU user ${cpu.client.user.toFixed(2)} s, system ${cpu.client.system.toFixed(2)} s, ` +
+        `peak RSS ${(recorder.peakRssBytes / MIB).toFixed(1)} MiB`,
     );
   } catch (error) {
     recordFailure(setup, result, server, `${workload.id} repetition ${repetition}`, error);
@@ -161,9 +195,13 @@ function recordFailure(setup: ComparisonSetup, result: WorkloadResult, server: R
   setup.log(`  FAILED on ${REGISTRY_LABELS[server.name]}: ${stage}\n${indent(message)}`);
 }
 
-/** Starts both registries with empty data directories, runs `task`, then stops both and deletes their data. */
+/**
+ * Starts both registries with empty data directories, runs `task`, then stops both and deletes
+ * their data. Stopping sends SIGTERM, so a profiled berth writes its profile before it exits.
+ */
 async function withServers(
   setup: ComparisonSetup,
+  workloadId: string,
   label: string,
   task: (targets: Record<RegistryName, Target>) => Promise<void>,
 ): Promise<void> {
@@ -172,7 +210,11 @@ async function withServers(
   const servers: RegistryServer[] = [];
   const clients: RegistryClient[] = [];
   try {
-    const berth = await startBerth(setup.repositoryRoot, berthDir);
+    const nodeArguments =
+      setup.profileDir === undefined
+        ? []
+        : ['--cpu-prof', `--cpu-prof-dir=${join(setup.profileDir, workloadId)}`, `--cpu-prof-interval=${PROFILE_INTERVAL_MICROS}`];
+    const berth = await startBerth(setup.repositoryRoot, berthDir, nodeArguments);
     servers.push(berth);
     const distribution = await startDistribution(toolPath(setup.context.tools, 'docker-registry'), distributionDir);
     servers.push(distribution);

@@ -1,7 +1,7 @@
 /**
  * Writes docs/benchmarks.md. The comparison and the scale mode each own one section between
  * HTML comment markers, and a run replaces only its own section, so the page keeps the last
- * result of both modes.
+ * result of both modes and any text written outside the markers.
  */
 import { readFile, writeFile } from 'node:fs/promises';
 
@@ -27,7 +27,11 @@ function markers(section: DocSection): { begin: string; end: string } {
   return { begin: `<!-- bench:${section}:begin -->`, end: `<!-- bench:${section}:end -->` };
 }
 
-/** Replaces `section` of the page at `path` with `markdown`, keeping the other section, and creates the page if needed. */
+/**
+ * Replaces `section` of the page at `path` with `markdown` and keeps everything else, such as
+ * the other section and hand-written text outside the markers. A page without the section's
+ * markers gets the section appended; a missing page is created with both sections.
+ */
 export async function writeDocSection(path: string, section: DocSection, markdown: string): Promise<void> {
   let existing = '';
   try {
@@ -37,20 +41,22 @@ export async function writeDocSection(path: string, section: DocSection, markdow
       throw error;
     }
   }
+  const { begin, end } = markers(section);
+  const block = `${begin}\n${markdown.trimEnd()}\n${end}`;
+  const start = existing.indexOf(begin);
+  const stop = existing.indexOf(end);
+  if (start !== -1 && stop > start) {
+    await writeFile(path, existing.slice(0, start) + block + existing.slice(stop + end.length));
+    return;
+  }
+  if (existing.trim() !== '') {
+    await writeFile(path, `${existing.trimEnd()}\n\n${block}\n`);
+    return;
+  }
   const parts = SECTIONS.map((name) => {
-    const { begin, end } = markers(name);
-    const body = name === section ? markdown.trimEnd() + '\n' : (extractSection(existing, name) ?? NOT_RUN[name]);
-    return `${begin}\n${body}${end}\n`;
+    const body = name === section ? markdown.trimEnd() + '\n' : NOT_RUN[name];
+    const sectionMarkers = markers(name);
+    return `${sectionMarkers.begin}\n${body}${sectionMarkers.end}\n`;
   });
   await writeFile(path, `${PAGE_HEADER}\n${parts.join('\n')}`);
-}
-
-function extractSection(page: string, section: DocSection): string | undefined {
-  const { begin, end } = markers(section);
-  const start = page.indexOf(begin);
-  const stop = page.indexOf(end);
-  if (start === -1 || stop === -1 || stop < start) {
-    return undefined;
-  }
-  return page.slice(start + begin.length + 1, stop);
 }

@@ -16,6 +16,10 @@ export interface BenchSettings {
   tmpBase: string;
   /** Directory of the cached random file. */
   cacheDir: string;
+  /** Whether berth runs under `node --cpu-prof` and the run writes flame graphs and summaries. */
+  profile: boolean;
+  /** Output directory of --profile; undefined means docs/profiles in the repository. */
+  profileDir: string | undefined;
 
   monolithicBytes: number;
   chunkedBytes: number;
@@ -59,6 +63,11 @@ options:
   --only IDS      comma-separated workload ids to run: ${workloadIds.join(', ')}
   --tmp-dir DIR   directory for the registries' storage and the dd test file (default ${tmpdir()})
   --cache-dir DIR directory of the cached random file (default /var/tmp/berth-bench)
+  --profile       run berth under node --cpu-prof and write, per workload, a folded-stack file,
+                  an SVG flame graph and a markdown summary of the measured sections; does not
+                  write docs/benchmarks.md unless --write is given
+  --profile-dir DIR
+                  output directory of --profile (default docs/profiles)
   --help          print this text
 `;
 }
@@ -75,6 +84,8 @@ export function parseArguments(argv: readonly string[], workloadIds: readonly st
   let only: Set<string> | undefined;
   let tmpBase = tmpdir();
   let cacheDir = '/var/tmp/berth-bench';
+  let profile = false;
+  let profileDir: string | undefined;
 
   for (let index = 0; index < argv.length; index += 1) {
     const argument = argv[index] as string;
@@ -124,9 +135,22 @@ export function parseArguments(argv: readonly string[], workloadIds: readonly st
       case '--cache-dir':
         cacheDir = value();
         break;
+      case '--profile':
+        profile = true;
+        break;
+      case '--profile-dir':
+        profileDir = value();
+        break;
       default:
         throw new UsageError(`unknown option ${argument}: run with --help for the list`);
     }
+  }
+
+  if (profile && scale) {
+    throw new UsageError('--profile works only in the comparison mode: run it without --scale');
+  }
+  if (profileDir !== undefined && !profile) {
+    throw new UsageError('--profile-dir needs --profile');
   }
 
   const sizes = quick ? QUICK_SIZES : FULL_SIZES;
@@ -134,15 +158,21 @@ export function parseArguments(argv: readonly string[], workloadIds: readonly st
     ...sizes,
     mode: scale ? 'scale' : 'compare',
     quick,
-    write: write ?? !quick,
+    // Numbers measured under the profiler are slower, so they do not replace the page by default.
+    write: write ?? !(quick || profile),
     repetitions: repetitions ?? (quick ? 2 : 5),
     only,
     tmpBase,
     cacheDir,
+    profile,
+    profileDir,
   };
 }
 
-type ModeSizes = Omit<BenchSettings, 'mode' | 'quick' | 'write' | 'repetitions' | 'only' | 'tmpBase' | 'cacheDir'>;
+type ModeSizes = Omit<
+  BenchSettings,
+  'mode' | 'quick' | 'write' | 'repetitions' | 'only' | 'tmpBase' | 'cacheDir' | 'profile' | 'profileDir'
+>;
 
 const FULL_SIZES: ModeSizes = {
   monolithicBytes: 1024 * MIB,

@@ -17,6 +17,7 @@ import { parseArguments, usage, UsageError } from './options.js';
 import type { BenchSettings } from './options.js';
 import { formatComparisonMarkdown, formatComparisonText } from './report.js';
 import type { ComparisonReport } from './report.js';
+import { writeProfileReports } from './profile/report.js';
 import { formatScaleMarkdown, formatScaleText } from './report-scale.js';
 import { runScale } from './scale.js';
 import { killAllServers } from './servers.js';
@@ -33,6 +34,7 @@ import type { Workload } from './workloads/types.js';
 const WORKLOADS: readonly Workload[] = [monolithicPush, chunkedPush, blobPull, manifestGet, manifestHead, tagsWorkload, skopeoCopy, smallImages];
 
 const DOC_PATH = ['docs', 'benchmarks.md'];
+const PROFILE_PATH = ['docs', 'profiles'];
 
 function log(line: string): void {
   process.stdout.write(`${line}\n`);
@@ -112,7 +114,9 @@ async function comparisonMode(settings: BenchSettings, repositoryRoot: string, r
   await mkdir(scratchDir, { recursive: true });
   await mkdir(serversDir, { recursive: true });
   const context = { settings, content, tools, scratchDir, measureSyncedWrite: runSyncedWrite };
-  const results = await runComparison({ repositoryRoot, serversDir, context, log }, workloads);
+  // Raw .cpuprofile files are large, so they stay in the run directory, which is deleted at the end.
+  const profileDir = settings.profile ? join(runDir, 'profiles') : undefined;
+  const results = await runComparison({ repositoryRoot, serversDir, context, log, profileDir }, workloads);
   // The push workloads run dd before each repetition; without them, dd runs here.
   let syncedWriteTiming = 'one before each repetition of the monolithic and chunked pushes';
   if (syncedWrite.length === 0) {
@@ -134,6 +138,10 @@ async function comparisonMode(settings: BenchSettings, repositoryRoot: string, r
   };
   log(formatComparisonText(report));
   log(`run time: ${(report.durationSeconds / 60).toFixed(1)} minutes`);
+  if (profileDir !== undefined) {
+    const outputDir = settings.profileDir ?? join(repositoryRoot, ...PROFILE_PATH);
+    await writeProfileReports({ settings, machine, startedAt, rawDir: profileDir, outputDir, log }, results);
+  }
   if (settings.write) {
     const path = join(repositoryRoot, ...DOC_PATH);
     await writeDocSection(path, 'comparison', formatComparisonMarkdown(report));

@@ -77,13 +77,14 @@ export function findFreePort(): Promise<number> {
 /**
  * Starts berth from the repository at `repositoryRoot` with `--data-dir dataDir` and log level
  * warn. Inherited BERTH_* variables are dropped so that the configuration is the default one.
+ * `nodeArguments` go to node before the script, for example `--cpu-prof`.
  */
-export function startBerth(repositoryRoot: string, dataDir: string): Promise<RegistryServer> {
+export function startBerth(repositoryRoot: string, dataDir: string, nodeArguments: readonly string[] = []): Promise<RegistryServer> {
   return startWithRetries('berth', dataDir, async (port) => {
     await mkdir(dataDir, { recursive: true });
     return {
       command: process.execPath,
-      args: [join(repositoryRoot, 'bin', 'berth.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
+      args: [...nodeArguments, join(repositoryRoot, 'bin', 'berth.js'), 'serve', '--listen', `127.0.0.1:${port}`, '--data-dir', dataDir],
       env: { ...environmentWithout('BERTH_'), BERTH_LOG_LEVEL: 'warn' },
       cwd: repositoryRoot,
     };
