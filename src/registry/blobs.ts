@@ -1,4 +1,5 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import type { Logger } from 'pino';
 import { PathNotFoundError, RegistryError } from '../errors.js';
 import type { MetadataStore } from '../metadata/store.js';
@@ -47,6 +48,25 @@ export class BlobService {
     } catch (error) {
       if (!(error instanceof PathNotFoundError)) throw error;
       // NOTE: HEAD reads only the metadata store, so it still reports such a blob as present.
+      this.log.error({ repository, digest: digest.value, path: error.path }, 'blob content missing from storage');
+      throw unknownBlob(repository, digest);
+    }
+  }
+
+  /**
+   * Writes a blob linked into `repository`, whole or one range of it, to `destination` without
+   * ending it, through the driver's `sendTo` when it has one. A blob whose content is missing
+   * from storage is logged and reported as unknown, as by `open`, before anything is written.
+   */
+  async send(repository: string, digest: Digest, range: ByteRange | undefined, destination: Writable): Promise<void> {
+    if (!this.driver.sendTo) {
+      await pipeline(await this.open(repository, digest, range), destination, { end: false });
+      return;
+    }
+    try {
+      await this.driver.sendTo(blobPath(digest), range, destination);
+    } catch (error) {
+      if (!(error instanceof PathNotFoundError)) throw error;
       this.log.error({ repository, digest: digest.value, path: error.path }, 'blob content missing from storage');
       throw unknownBlob(repository, digest);
     }

@@ -1,4 +1,4 @@
-import type { Readable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 
 /**
  * The storage driver interface: a small, path-based, streaming store of byte objects.
@@ -40,6 +40,14 @@ export interface StorageDriver {
 
   /** Checks that the backing store is reachable and writable; throws when it is not. */
   ping(): Promise<void>;
+
+  /**
+   * Optional: writes the object at `path`, or `length` bytes of it from `offset`, to
+   * `destination` without ending it, and resolves once `destination` has accepted every byte.
+   * Drivers that can reuse their read buffers for this implement it; callers fall back to `read`.
+   * Throws PathNotFoundError when the object is missing, before anything is written.
+   */
+  sendTo?(path: string, range: { offset: number; length: number } | undefined, destination: Writable): Promise<void>;
 
   /**
    * Optional: returns a URL from which a client may GET the whole object at `path` directly,

@@ -1,8 +1,11 @@
 import { mkdir, open, readdir, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { dirname, join, resolve, sep } from 'node:path';
-import { Readable } from 'node:stream';
+import { Readable, type Writable } from 'node:stream';
 import { PathNotFoundError } from '../errors.js';
 import type { StorageDriver, StorageWriter } from './driver.js';
+
+/** Size of each of the two buffers `sendTo` reads into. */
+const readBufferBytes = 1024 * 1024;
 
 /** Bytes a writer collects before it issues one write system call; this bounds its memory too. */
 const writeBufferBytes = 1024 * 1024;
@@ -58,6 +61,37 @@ export class FilesystemDriver implements StorageDriver {
     const options = range ? { start: range.offset, end: range.offset + range.length - 1 } : {};
     // The stream owns the handle and closes it when it ends, fails or is destroyed.
     return handle.createReadStream({ highWaterMark: 1024 * 1024, ...options });
+  }
+
+  /**
+   * Sends the file through two buffers that are reused for the whole transfer: one is read into
+   * while the other is written. A new buffer per read, as a stream allocates, costs the kernel page
+   * faults and zeroing for every mebibyte sent.
+   */
+  async sendTo(path: string, range: { offset: number; length: number } | undefined, destination: Writable): Promise<void> {
+    const handle = await open(this.fullPath(path), 'r').catch((error: unknown) => {
+      throw mapMissing(error, path);
+    });
+    try {
+      const start = range?.offset ?? 0;
+      const end = range ? start + range.length : (await handle.stat()).size;
+      const buffers = [Buffer.allocUnsafe(readBufferBytes), Buffer.allocUnsafe(readBufferBytes)];
+      let written: Promise<void> = Promise.resolve();
+      for (let position = start, turn = 0; position < end; turn ^= 1) {
+        const buffer = buffers[turn] as Buffer;
+        const { bytesRead } = await handle.read(buffer, 0, Math.min(buffer.length, end - position), position);
+        if (bytesRead === 0) throw new Error(`${path} ended at byte ${position}, before byte ${end}`);
+        // The other buffer is free once its write has finished.
+        await written;
+        written = writeChunk(destination, buffer.subarray(0, bytesRead));
+        // The write may fail while the next read runs, and is awaited after it.
+        written.catch(() => undefined);
+        position += bytesRead;
+      }
+      await written;
+    } finally {
+      await handle.close();
+    }
   }
 
   async writer(path: string, offset: number): Promise<StorageWriter> {
@@ -266,4 +300,24 @@ function isMissing(error: unknown): boolean {
 
 function mapMissing(error: unknown, path: string): unknown {
   return isMissing(error) ? new PathNotFoundError(path) : error;
+}
+
+/**
+ * Writes `chunk` to `destination` and resolves when the write has finished, so the buffer may be
+ * reused. Rejects with ERR_STREAM_PREMATURE_CLOSE when the destination closes first.
+ */
+function writeChunk(destination: Writable, chunk: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const closed = (): void => reject(Object.assign(new Error('the destination closed before the write finished'), { code: 'ERR_STREAM_PREMATURE_CLOSE' }));
+    if (destination.destroyed) {
+      closed();
+      return;
+    }
+    destination.once('close', closed);
+    destination.write(chunk, (error) => {
+      destination.off('close', closed);
+      if (error) reject(error);
+      else resolve();
+    });
+  });
 }

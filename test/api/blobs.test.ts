@@ -22,6 +22,32 @@ describe('blob reads and deletes', () => {
     assert.deepEqual(Buffer.from(await response.arrayBuffer()), data);
   });
 
+  test('GET of content missing from storage', async () => {
+    const lost = randomBytes(3000);
+    const lostDigest = await fixture.client.pushBlob('blobs/lost', lost);
+    const hex = lostDigest.slice('sha256:'.length);
+    await fixture.server.registry.services.driver.delete(`blobs/sha256/${hex.slice(0, 2)}/${hex}`);
+    const response = await fixture.client.fetch(`/v2/blobs/lost/blobs/${lostDigest}`);
+    await expectError(response, 404, 'BLOB_UNKNOWN');
+    assert.equal(response.headers.get('cache-control'), null);
+    assert.equal(response.headers.get('etag'), null);
+    assert.equal(response.headers.get('content-type'), 'application/json');
+  });
+
+  test('GET of large blob abandoned midway', async () => {
+    const large = randomBytes(24 * 1024 * 1024);
+    const largeDigest = await fixture.client.pushBlob('blobs/abandoned', large);
+    const controller = new AbortController();
+    const response = await fixture.client.fetch(`/v2/blobs/abandoned/blobs/${largeDigest}`, { signal: controller.signal });
+    const reader = (response.body as ReadableStream<Uint8Array>).getReader();
+    await reader.read();
+    controller.abort();
+    await reader.read().catch(() => undefined);
+    const again = await fixture.client.fetch(`/v2/blobs/abandoned/blobs/${largeDigest}`);
+    assert.equal(again.status, 200);
+    assert.equal(sha256(Buffer.from(await again.arrayBuffer())), largeDigest);
+  });
+
   test('HEAD returns headers only', async () => {
     const response = await fixture.client.fetch(`/v2/blobs/read/blobs/${digest}`, { method: 'HEAD' });
     assert.equal(response.status, 200);

@@ -1,4 +1,3 @@
-import { pipeline } from 'node:stream/promises';
 import { RegistryError } from '../../errors.js';
 import { parseDigest } from '../../oci/digest.js';
 import type { ByteRange } from '../../registry/blobs.js';
@@ -37,9 +36,18 @@ export async function getBlob(ctx: RequestContext): Promise<void> {
     sendEmpty(ctx, 307, { Location: location, 'Docker-Content-Digest': digest.value });
     return;
   }
-  const stream = await ctx.services.blobs.open(repository, digest, range);
-  ctx.res.writeHead(range ? 206 : 200, { ...headers, 'Content-Length': length });
-  await pipeline(stream, ctx.res);
+  // Headers go out with the first body bytes, so a blob missing from storage still gets a 404,
+  // without the headers of the blob it could not send.
+  const sent = { ...headers, 'Content-Length': length };
+  ctx.res.statusCode = range ? 206 : 200;
+  for (const [name, value] of Object.entries(sent)) ctx.res.setHeader(name, value);
+  try {
+    await ctx.services.blobs.send(repository, digest, range, ctx.res);
+  } catch (error) {
+    if (!ctx.res.headersSent) for (const name of Object.keys(sent)) ctx.res.removeHeader(name);
+    throw error;
+  }
+  ctx.res.end();
 }
 
 /** `DELETE /v2/<name>/blobs/<digest>`: unlinks the blob from the repository (202). */
