@@ -27,7 +27,7 @@ export class Registry {
    */
   static async start(config: Config, log: Logger): Promise<Registry> {
     const { driver, location: storage } = await openStorage(config);
-    const { store, location: metadata } = openMetadata(config, log);
+    const { store, location: metadata } = await openMetadata(config, log);
     let registry: Registry;
     try {
       await store.migrate();

@@ -1,12 +1,10 @@
 import type { Logger } from 'pino';
 import { resolvePaths } from './config/load.js';
 import type { Config } from './config/schema.js';
-import { openPostgresStore } from './metadata/postgres.js';
 import { openSqliteStore } from './metadata/sqlite.js';
 import type { MetadataStore } from './metadata/store.js';
 import type { StorageDriver } from './storage/driver.js';
 import { FilesystemDriver } from './storage/filesystem.js';
-import { S3Driver } from './storage/s3.js';
 
 /** The storage driver and metadata store a configuration selects, and where each one points. */
 export interface Backends {
@@ -22,6 +20,8 @@ export async function openStorage(config: Config): Promise<{ driver: StorageDriv
     const { storageRoot } = resolvePaths(config);
     return { driver: await FilesystemDriver.create(storageRoot), location: storageRoot };
   }
+  // The AWS SDK and the pg client load only when selected: they add tens of MiB to every process.
+  const { S3Driver } = await import('./storage/s3.js');
   const s3 = config.storage.s3;
   const driver = new S3Driver({
     bucket: s3.bucket as string,
@@ -38,11 +38,12 @@ export async function openStorage(config: Config): Promise<{ driver: StorageDriv
 }
 
 /** Opens the metadata store the configuration selects, without migrating it. */
-export function openMetadata(config: Config, log: Logger): { store: MetadataStore; location: string } {
+export async function openMetadata(config: Config, log: Logger): Promise<{ store: MetadataStore; location: string }> {
   if (config.metadata.driver === 'sqlite') {
     const { sqlitePath } = resolvePaths(config);
     return { store: openSqliteStore(sqlitePath), location: sqlitePath };
   }
+  const { openPostgresStore } = await import('./metadata/postgres.js');
   const postgres = config.metadata.postgres;
   const store = openPostgresStore({ ...postgres, url: postgres.url as string }, log);
   return { store, location: `${redactUrl(postgres.url as string)} schema ${postgres.schema}` };

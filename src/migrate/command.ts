@@ -66,7 +66,7 @@ export async function migrateCommand(args: string[]): Promise<number> {
 
 async function open(config: Config, log: Logger): Promise<{ backends: RegistryBackends; description: string }> {
   const storage = await openStorage(config);
-  const metadata = openMetadata(config, log);
+  const metadata = await openMetadata(config, log);
   await metadata.store.migrate();
   return { backends: { driver: storage.driver, store: metadata.store }, description: `${metadata.location} + ${storage.location}` };
 }
