@@ -99,6 +99,40 @@ describe('configuration', () => {
     assert.equal(loadConfig({ env: { BERTH_LIMITS_DEFAULT_PAGE_SIZE: '10', BERTH_LIMITS_MAX_PAGE_SIZE: '10' } }).limits.maxPageSize, 10);
   });
 
+  test('scale-out drivers need their settings', () => {
+    assert.throws(() => loadConfig({ env: { BERTH_METADATA_DRIVER: 'postgres' } }), /metadata\.postgres\.url: .*must give the connection URL/);
+    assert.throws(() => loadConfig({ env: { BERTH_STORAGE_DRIVER: 's3' } }), /storage\.s3\.bucket: .*must name the bucket/);
+    assert.throws(() => loadConfig({ env: { BERTH_METADATA_DRIVER: 'mysql' } }), /metadata\.driver: invalid value "mysql"/);
+    const config = loadConfig({
+      env: {
+        BERTH_METADATA_DRIVER: 'postgres',
+        BERTH_METADATA_POSTGRES_URL: 'postgres://berth@db:5432/registry',
+        BERTH_STORAGE_DRIVER: 's3',
+        BERTH_STORAGE_S3_BUCKET: 'registry-blobs',
+        BERTH_STORAGE_S3_FORCE_PATH_STYLE: 'true',
+      },
+    });
+    assert.equal(config.metadata.postgres.schema, 'public');
+    assert.equal(config.metadata.postgres.poolSize, 10);
+    assert.equal(config.storage.s3.forcePathStyle, true);
+    assert.equal(config.storage.s3.partSizeMib, 16);
+    assert.equal(config.storage.s3.redirect.enabled, false);
+  });
+
+  test('invalid scale-out values', () => {
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ BERTH_METADATA_POSTGRES_URL: 'mysql://db/registry' }, /metadata\.postgres\.url: invalid value "mysql:\/\/db\/registry": expected a URL starting with postgres:\/\//],
+      [{ BERTH_METADATA_POSTGRES_SCHEMA: 'berth; drop table tags' }, /metadata\.postgres\.schema: .*letters, digits and underscores/],
+      [{ BERTH_METADATA_POSTGRES_POOL_SIZE: '0' }, /metadata\.postgres\.poolSize/],
+      [{ BERTH_STORAGE_S3_BUCKET: 'Bad_Bucket' }, /storage\.s3\.bucket: invalid value "Bad_Bucket": expected an S3 bucket name/],
+      [{ BERTH_STORAGE_S3_ENDPOINT: 'ftp://store' }, /storage\.s3\.endpoint: .*expected an http:\/\/ or https:\/\/ URL/],
+      [{ BERTH_STORAGE_S3_FORCE_PATH_STYLE: 'yes' }, /storage\.s3\.forcePathStyle: invalid value "yes": expected true or false/],
+      [{ BERTH_STORAGE_S3_PART_SIZE_MIB: '4' }, /storage\.s3\.partSizeMib/],
+      [{ BERTH_STORAGE_S3_PREFIX: '/absolute/../up' }, /storage\.s3\.prefix/],
+    ];
+    for (const [env, expected] of cases) assert.throws(() => loadConfig({ env }), expected, JSON.stringify(env));
+  });
+
   test('unreadable or malformed file', async () => {
     assert.throws(() => loadConfig({ file: file('missing.yaml') }), /cannot read configuration file/);
     await writeFile(file('broken.yaml'), 'listen: [unclosed\n');

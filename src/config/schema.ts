@@ -64,7 +64,7 @@ const s3Schema = z
     /** Secret key; AWS_SECRET_ACCESS_KEY and the other standard sources when unset. */
     secretAccessKey: z.string().min(1).optional(),
     /** Size of the parts of multipart uploads, in MiB; S3 needs at least 5. */
-    partSizeMiB: positiveInteger.min(5).max(5120).default(16),
+    partSizeMib: positiveInteger.min(5).max(5120).default(16),
     redirect: z
       .object({
         /** Answer blob GETs with a redirect to a presigned URL of the object store. */
