@@ -11,7 +11,7 @@
 # (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION, AWS_ENDPOINT_URL_S3 and the two
 # checksum settings) and BERTH_TEST_S3_ENDPOINT. The same lines are written to DIR/env.sh.
 # Missing Debian packages are installed with apt-get, which needs root. When the data directory
-# already contains a cluster that answers signed S3 requests, the script only prints the exports.
+# already contains a cluster that accepts signed S3 requests, the script only prints the exports.
 # A cluster there that is stopped or broken gets its recorded daemons stopped and is rebuilt.
 # Buckets from BERTH_S3_BUCKETS are created only when the cluster is built.
 #

@@ -67,7 +67,7 @@ const s3Schema = z
     partSizeMib: positiveInteger.min(5).max(5120).default(16),
     redirect: z
       .object({
-        /** Answer blob GETs with a redirect to a presigned URL of the object store. */
+        /** Redirect blob GETs to a presigned URL of the object store. */
         enabled: flag.default(false),
         /** Endpoint the clients reach the store at, used to sign the URLs; `endpoint` when unset. */
         endpoint: httpUrl.optional(),

@@ -23,7 +23,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value) => Number(value));
 
 /**
  * Opens the PostgreSQL metadata store. Connections open lazily, so this succeeds while the
- * database is down; queries then fail with BackendUnavailableError until it returns, and the
+ * database is down. Queries then fail with BackendUnavailableError until it returns, because the
  * pool replaces broken connections by itself.
  */
 export function openPostgresStore(options: PostgresOptions, log: Logger): SqlMetadataStore {
@@ -109,7 +109,7 @@ const unavailableStates = /^(08|57P0[1-3]|53300)/;
 /** Node.js socket errors of a connection that cannot be made or was cut. */
 const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
-/** Returns true when `error` says the database could not be reached rather than that a query was wrong. */
+/** Returns true when `error` means the database could not be reached, not that a query was wrong. */
 export function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && (unavailableStates.test(code) || socketErrors.has(code))) return true;

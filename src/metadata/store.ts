@@ -144,7 +144,7 @@ export interface MetadataStore {
 
   /**
    * Takes the write lease of an upload for `holder` until `expiresAt`, or extends it. Succeeds
-   * when the lease is free, expired at `now`, or already held by `holder`; returns false when
+   * when the lease is free, expired at `now`, or already held by `holder`. Returns false when
    * another holder has it or the session is gone.
    */
   leaseUpload(id: string, holder: string, expiresAt: number, now: number): Promise<boolean>;

@@ -14,7 +14,7 @@ export interface S3ConnectionOptions {
 
 // NOTE: AWS SDK releases after the first week of January 2027 require Node.js 22, and the SDK
 // warns about that once per process on Node.js 20. The lock file pins a release that runs on 20.
-// The warning says nothing a registry operator can act on, so it is kept out of the server's output.
+// The warning gives a registry operator nothing to act on, so it is kept out of the server's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 /**
@@ -46,8 +46,8 @@ export function isMissing(error: unknown): boolean {
 const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
 
 /**
- * Turns a failure to reach the store (refused or cut connections, timeouts, 5xx answers) into
- * BackendUnavailableError, so clients get 503 and retry; returns any other error unchanged.
+ * Turns a failure to reach the store (refused or cut connections, timeouts, 5xx responses) into
+ * BackendUnavailableError, so clients get 503 and retry. Returns any other error unchanged.
  */
 export function classifyS3Error(error: unknown, bucket: string): unknown {
   if (error instanceof BackendUnavailableError) return error;

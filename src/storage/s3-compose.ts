@@ -29,7 +29,7 @@ const minPartBytes = 5 * 1024 * 1024;
 
 /**
  * Writes the concatenation of `sources` to `destination`, which appears whole or not at all.
- * Ranges of at least one part size are copied inside the store (UploadPartCopy); smaller ones
+ * Ranges of at least one part size are copied inside the store (UploadPartCopy). Smaller ones
  * are read and sent again, joined into parts of at least the minimum part size, so memory stays
  * near two parts. A single source of at most 5 GiB is one CopyObject.
  */
@@ -119,7 +119,7 @@ async function readRange(ctx: S3Context, key: string, start: number, length: num
   return data;
 }
 
-/** The `CopySource` value of a key: bucket and key, URL-encoded. */
+/** Returns the `CopySource` value of a key: bucket and key, URL-encoded. */
 function copySource(ctx: S3Context, key: string): string {
   return `${ctx.bucket}/${key.split('/').map(encodeURIComponent).join('/')}`;
 }

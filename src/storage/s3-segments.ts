@@ -3,7 +3,7 @@ import { ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { classifyS3Error } from './s3-client.js';
 
 /**
- * What the S3 driver's helpers share: the client, the bucket and the multipart part size.
+ * Context the S3 driver's helpers share: the client, the bucket and the multipart part size.
  * `send` runs one command and maps a store that cannot be reached to BackendUnavailableError.
  */
 export interface S3Context {
@@ -69,7 +69,7 @@ export async function listSegments(ctx: S3Context, objectKey: string): Promise<S
 
 /**
  * Picks the segments that make up the object, from offset 0 on. Segments left by an interrupted
- * write can share a start offset with a valid one; with a `target` size, the chain that ends
+ * write can share a start offset with a valid one. With a `target` size, the chain that ends
  * exactly there wins, otherwise the longest. Returns the chain and the segments outside it.
  */
 export function resolveChain(segments: readonly Segment[], target?: number): { chain: Segment[]; stale: Segment[] } {

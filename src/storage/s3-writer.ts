@@ -10,10 +10,10 @@ import type { StorageWriter } from './driver.js';
 import type { S3Context } from './s3-segments.js';
 
 /**
- * Writes one segment object. Bytes are collected up to the part size; a segment that stays
- * smaller is stored with one PutObject at close, a larger one as a multipart upload whose parts
- * go out while more bytes arrive (one part in flight, so memory stays near two parts). Nothing
- * is visible before `close` or `commit`; `cancel` aborts the multipart upload.
+ * Writes one segment object, collecting bytes up to the part size. A segment that stays smaller
+ * is stored with one PutObject at close. A larger one becomes a multipart upload whose parts go
+ * out while more bytes arrive, one part in flight, so memory stays near two parts. Nothing is
+ * visible before `close` or `commit`, and `cancel` aborts the multipart upload.
  */
 export class S3SegmentWriter implements StorageWriter {
   private pending: Buffer[] = [];
@@ -56,7 +56,7 @@ export class S3SegmentWriter implements StorageWriter {
     await this.close();
   }
 
-  /** S3 stores an object durably before it answers, so closing also commits. */
+  /** Closing also commits, because S3 stores an object durably before it responds. */
   async close(): Promise<void> {
     this.checkOpen();
     this.finished = true;

@@ -29,10 +29,10 @@ export interface S3DriverOptions extends S3ConnectionOptions {
 }
 
 /**
- * Stores objects in an S3 bucket. A whole object (a blob) is one S3 object; an object built by
- * writers (an upload's staged bytes) is a chain of segment objects, one per writer, that `move`
- * joins into one object inside the store. Any number of processes can share the bucket: no state
- * lives in the process between calls.
+ * Stores objects in an S3 bucket. A whole object (a blob) is one S3 object. An object built by
+ * writers (an upload's staged bytes) is a chain of segment objects, one per writer, which `move`
+ * joins into one object inside the store. Any number of processes can share the bucket, because
+ * no state lives in the process between calls.
  */
 export class S3Driver implements StorageDriver {
   readonly name = 's3';

@@ -25,7 +25,7 @@ export const testS3Connection = {
   secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY,
 };
 
-/** Returns undefined when the test store answers, else the reason and how to start one. */
+/** Returns undefined when the test store responds, else the reason and how to start one. */
 export async function s3Unavailable(): Promise<string | undefined> {
   const hint = 'start one with: eval "$(bash scripts/s3-up.sh)"';
   if (!testS3Endpoint) return `no S3 endpoint: BERTH_TEST_S3_ENDPOINT and AWS_ENDPOINT_URL_S3 are unset; ${hint}`;

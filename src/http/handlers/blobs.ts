@@ -6,8 +6,8 @@ import { repositoryName } from './base.js';
 
 /**
  * `GET` and `HEAD /v2/<name>/blobs/<digest>`: the blob, whole or one byte range (206). With
- * redirects enabled, a GET of the whole blob answers 307 to a presigned URL of the object store;
- * HEAD and ranges are always answered here.
+ * redirects enabled, a GET of the whole blob gets a 307 to a presigned URL of the object store.
+ * HEAD requests and ranges are always served here.
  */
 export async function getBlob(ctx: RequestContext): Promise<void> {
   const repository = repositoryName(ctx);
