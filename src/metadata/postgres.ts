@@ -64,7 +64,7 @@ function quoteIdentifier(name: string): string {
 
 /**
  * A pool that turns failures to reach the database into BackendUnavailableError, so the HTTP
- * layer answers 503 instead of 500, and everything else passes through unchanged.
+ * layer returns 503 instead of 500, and everything else passes through unchanged.
  */
 class GuardedPool implements PostgresPool {
   private readonly watched = new WeakSet<pg.PoolClient>();
