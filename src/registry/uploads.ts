@@ -135,12 +135,21 @@ export class UploadService {
     let purged = 0;
     for (;;) {
       const stale = await this.store.listStaleUploads(before, 100);
+      let removed = 0;
       for (const upload of stale) {
-        await this.locked(upload.id, () => this.remove(upload.id));
+        try {
+          await this.locked(upload.id, () => this.remove(upload.id));
+        } catch (error) {
+          // Another node holds the session's lease, most likely purging it at the same time.
+          if (error instanceof RegistryError && error.status === 409) continue;
+          throw error;
+        }
+        removed += 1;
         this.log.info({ uploadId: upload.id, repository: upload.repository, bytes: upload.size }, 'expired upload session deleted');
       }
-      purged += stale.length;
-      if (stale.length < 100) return purged;
+      purged += removed;
+      // A page of sessions that all stay (leased elsewhere) would come back forever.
+      if (stale.length < 100 || removed === 0) return purged;
     }
   }
 
