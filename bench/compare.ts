@@ -8,7 +8,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RegistryClient } from './http.js';
 import { ProcessProbe, Recorder } from './measure.js';
-import type { TimeWindow } from './measure.js';
+import type { ServerProbe, TimeWindow } from './measure.js';
+import { ProcessGroupProbe } from './probe-group.js';
 import { REGISTRY_LABELS, startBerth, startDistribution } from './servers.js';
 import type { RegistryName, RegistryServer } from './servers.js';
 import { MIB } from './stats.js';
@@ -21,10 +22,12 @@ export const REGISTRY_ORDER: readonly RegistryName[] = ['berth', 'distribution']
 /**
  * Metric keys that the runner adds to every workload's values: server CPU seconds (all
  * threads, split into user and system mode, and the main thread alone), peak RSS, and the
- * client's user and system CPU seconds.
+ * client's user and system CPU seconds. A registry behind a load balancer also gets the
+ * balancer's CPU seconds.
  */
 export const COST_KEYS = {
   cpuSeconds: 'cpuSeconds',
+  balancerCpuSeconds: 'balancerCpuSeconds',
   serverUserSeconds: 'serverUserSeconds',
   serverSystemSeconds: 'serverSystemSeconds',
   serverMainThreadSeconds: 'serverMainThreadSeconds',
@@ -64,7 +67,21 @@ export interface ComparisonSetup {
    * `profileDir/<workload id>/`, one file per server start.
    */
   profileDir?: string | undefined;
+  /**
+   * Starts one registry for a workload; by default each starts as one process on 127.0.0.1
+   * with filesystem storage in a new directory under `serversDir`.
+   */
+  startRegistry?: RegistryStarter;
 }
+
+/** A started registry and how to stop it and delete everything it stored. */
+export interface StartedRegistry {
+  server: RegistryServer;
+  stopAndDelete(): Promise<void>;
+}
+
+/** Starts registry `name` for a workload; `label` is unique per start within a run. */
+export type RegistryStarter = (name: RegistryName, label: string, workloadId: string) => Promise<StartedRegistry>;
 
 /** Runs `workloads` in order and returns their results; a failing registry skips the rest of that workload. */
 export async function runComparison(setup: ComparisonSetup, workloads: readonly Workload[]): Promise<WorkloadResult[]> {
@@ -150,7 +167,7 @@ async function runOne(
   repetition: number,
 ): Promise<void> {
   const { server } = target;
-  const recorder = new Recorder(new ProcessProbe(server.pid));
+  const recorder = new Recorder(serverProbe(server.pids), server.balancerPids === undefined ? undefined : serverProbe(server.balancerPids));
   try {
     const values = await session.run(repetition, recorder);
     if (recorder.sections === 0) {
@@ -166,6 +183,7 @@ async function runOne(
       [COST_KEYS.peakRssMiB]: recorder.peakRssBytes / MIB,
       [COST_KEYS.clientUserSeconds]: cpu.client.user,
       [COST_KEYS.clientSystemSeconds]: cpu.client.system,
+      ...(server.balancerPids !== undefined && { [COST_KEYS.balancerCpuSeconds]: cpu.balancer.user + cpu.balancer.system }),
     };
     for (const [key, value] of Object.entries(all)) {
       (result.runs[server.name].values[key] ??= []).push(value);
@@ -177,7 +195,8 @@ async function runOne(
         `server CPU ${recorder.cpuSeconds.toFixed(2)} s (user ${cpu.server.user.toFixed(2)}, system ${cpu.server.system.toFixed(2)}, ` +
         `main thread ${(cpu.serverMainThread.user + cpu.serverMainThread.system).toFixed(2)}), ` +
         `client CPU user ${cpu.client.user.toFixed(2)} s, system ${cpu.client.system.toFixed(2)} s, ` +
-        `peak RSS ${(recorder.peakRssBytes / MIB).toFixed(1)} MiB`,
+        `peak RSS ${(recorder.peakRssBytes / MIB).toFixed(1)} MiB` +
+        (server.balancerPids === undefined ? '' : `, nginx CPU ${(cpu.balancer.user + cpu.balancer.system).toFixed(2)} s`),
     );
   } catch (error) {
     recordFailure(setup, result, server, `${workload.id} repetition ${repetition}`, error);
@@ -187,7 +206,7 @@ async function runOne(
 function recordFailure(setup: ComparisonSetup, result: WorkloadResult, server: RegistryServer, stage: string, error: unknown): void {
   let message = error instanceof Error ? (error.stack ?? error.message) : String(error);
   if (server.hasExited()) {
-    message += `\nthe server process ${server.pid} has exited; its last output:\n${server.output().slice(-4000)}`;
+    message += `\na server process (PIDs ${server.pids.join(', ')}) has exited; its last output:\n${server.output().slice(-4000)}`;
   } else if (server.output().trim() !== '') {
     message += `\nlast server output:\n${server.output().slice(-2000)}`;
   }
@@ -195,9 +214,13 @@ function recordFailure(setup: ComparisonSetup, result: WorkloadResult, server: R
   setup.log(`  FAILED on ${REGISTRY_LABELS[server.name]}: ${stage}\n${indent(message)}`);
 }
 
+function serverProbe(pids: readonly number[]): ServerProbe {
+  return pids.length === 1 ? new ProcessProbe(pids[0] as number) : new ProcessGroupProbe(pids);
+}
+
 /**
- * Starts both registries with empty data directories, runs `task`, then stops both and deletes
- * their data. Stopping sends SIGTERM, so a profiled berth writes its profile before it exits.
+ * Starts both registries with empty storage, runs `task`, then stops both and deletes their
+ * data. Stopping sends SIGTERM, so a profiled berth writes its profile before it exits.
  */
 async function withServers(
   setup: ComparisonSetup,
@@ -205,35 +228,51 @@ async function withServers(
   label: string,
   task: (targets: Record<RegistryName, Target>) => Promise<void>,
 ): Promise<void> {
-  const berthDir = join(setup.serversDir, `${label}-berth`);
-  const distributionDir = join(setup.serversDir, `${label}-distribution`);
-  const servers: RegistryServer[] = [];
+  const start = setup.startRegistry ?? filesystemStarter(setup);
+  const started: StartedRegistry[] = [];
   const clients: RegistryClient[] = [];
   try {
-    const nodeArguments =
-      setup.profileDir === undefined
-        ? []
-        : ['--cpu-prof', `--cpu-prof-dir=${join(setup.profileDir, workloadId)}`, `--cpu-prof-interval=${PROFILE_INTERVAL_MICROS}`];
-    const berth = await startBerth(setup.repositoryRoot, berthDir, nodeArguments);
-    servers.push(berth);
-    const distribution = await startDistribution(toolPath(setup.context.tools, 'docker-registry'), distributionDir);
-    servers.push(distribution);
-    const target = (server: RegistryServer): Target => {
-      const client = new RegistryClient(server.url);
+    const targets: Partial<Record<RegistryName, Target>> = {};
+    for (const name of REGISTRY_ORDER) {
+      const registry = await start(name, label, workloadId);
+      started.push(registry);
+      const client = new RegistryClient(registry.server.url);
       clients.push(client);
-      return { server, client };
-    };
-    await task({ berth: target(berth), distribution: target(distribution) });
+      targets[name] = { server: registry.server, client };
+    }
+    await task(targets as Record<RegistryName, Target>);
   } finally {
     for (const client of clients) {
       client.close();
     }
-    for (const server of servers) {
-      await server.stop();
+    for (const registry of started) {
+      await registry.stopAndDelete();
     }
-    await rm(berthDir, { recursive: true, force: true });
-    await rm(distributionDir, { recursive: true, force: true });
   }
+}
+
+/** Returns the default starter: one process per registry with filesystem storage under `serversDir`. */
+function filesystemStarter(setup: ComparisonSetup): RegistryStarter {
+  return async (name, label, workloadId) => {
+    const dataDir = join(setup.serversDir, `${label}-${name}`);
+    let server: RegistryServer;
+    if (name === 'berth') {
+      const nodeArguments =
+        setup.profileDir === undefined
+          ? []
+          : ['--cpu-prof', `--cpu-prof-dir=${join(setup.profileDir, workloadId)}`, `--cpu-prof-interval=${PROFILE_INTERVAL_MICROS}`];
+      server = await startBerth(setup.repositoryRoot, dataDir, nodeArguments);
+    } else {
+      server = await startDistribution(toolPath(setup.context.tools, 'docker-registry'), dataDir);
+    }
+    return {
+      server,
+      async stopAndDelete() {
+        await server.stop();
+        await rm(dataDir, { recursive: true, force: true });
+      },
+    };
+  };
 }
 
 function indent(text: string): string {

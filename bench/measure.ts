@@ -55,8 +55,23 @@ export function clientCpuTimes(): CpuTimes {
   return { user: own.user + children.user, system: own.system + children.system };
 }
 
+/**
+ * CPU time and peak memory of the server under test: one process, or several that together
+ * serve one registry.
+ */
+export interface ServerProbe {
+  /** User and system CPU time so far, in seconds, summed over all threads. */
+  cpuTimes(): CpuTimes;
+  /** User and system CPU time of the main thread (of each process, summed). */
+  mainThreadCpuTimes(): CpuTimes;
+  /** Resets the peak resident set size to the current one. */
+  resetPeakRss(): void;
+  /** Peak resident set size since the last reset, in bytes. */
+  peakRssBytes(): number;
+}
+
 /** Reads CPU time and memory of one process from /proc. */
-export class ProcessProbe {
+export class ProcessProbe implements ServerProbe {
   constructor(readonly pid: number) {}
 
   /** User plus system CPU time of the process so far, in seconds. */
@@ -118,6 +133,8 @@ export interface SectionCpu {
   server: CpuTimes;
   /** The server's main thread; the rest of `server` ran on other threads (libuv pool, GC helpers). */
   serverMainThread: CpuTimes;
+  /** The load balancer in front of the server, zero when there is none. */
+  balancer: CpuTimes;
   /** This process plus the children it waited for during the sections. */
   client: CpuTimes;
 }
@@ -131,10 +148,14 @@ export class Recorder {
   cpuSeconds = 0;
   peakRssBytes = 0;
   sections = 0;
-  readonly cpu: SectionCpu = { server: zeroTimes(), serverMainThread: zeroTimes(), client: zeroTimes() };
+  readonly cpu: SectionCpu = { server: zeroTimes(), serverMainThread: zeroTimes(), balancer: zeroTimes(), client: zeroTimes() };
   readonly windows: TimeWindow[] = [];
 
-  constructor(private readonly probe: ProcessProbe) {}
+  /** `balancer` reads the CPU time of a load balancer in front of the server, which is kept apart from the server's. */
+  constructor(
+    private readonly probe: ServerProbe,
+    private readonly balancer?: ServerProbe,
+  ) {}
 
   /** Runs `section`, timing it with the monotonic clock and recording the server's CPU time and peak RSS during it. */
   async measure<T>(section: () => Promise<T>): Promise<Measured<T>> {
@@ -148,6 +169,7 @@ export class Recorder {
     const after = this.sampleCpu();
     addDifference(this.cpu.server, before.server, after.server);
     addDifference(this.cpu.serverMainThread, before.serverMainThread, after.serverMainThread);
+    addDifference(this.cpu.balancer, before.balancer, after.balancer);
     addDifference(this.cpu.client, before.client, after.client);
     this.cpuSeconds = this.cpu.server.user + this.cpu.server.system;
     this.peakRssBytes = Math.max(this.peakRssBytes, this.probe.peakRssBytes());
@@ -157,7 +179,12 @@ export class Recorder {
   }
 
   private sampleCpu(): SectionCpu {
-    return { server: this.probe.cpuTimes(), serverMainThread: this.probe.mainThreadCpuTimes(), client: clientCpuTimes() };
+    return {
+      server: this.probe.cpuTimes(),
+      serverMainThread: this.probe.mainThreadCpuTimes(),
+      balancer: this.balancer?.cpuTimes() ?? zeroTimes(),
+      client: clientCpuTimes(),
+    };
   }
 }
 

@@ -18,8 +18,11 @@ export interface ComparisonReport {
   machine: MachineInfo;
   startedAt: Date;
   durationSeconds: number;
-  /** MiB/s of each `dd ... conv=fdatasync` run on the storage filesystem. */
-  syncedWrite: number[];
+  /**
+   * MiB/s of each `dd ... conv=fdatasync` run on the storage filesystem; undefined when the
+   * registries keep blobs elsewhere (--s3), which leaves out the targets against dd.
+   */
+  syncedWrite: number[] | undefined;
   /** When the dd runs happened, for the report. */
   syncedWriteTiming: string;
   /** The 1, 5 and 15 minute load averages at the start and at the end of the run, which show other work on the machine. */
@@ -84,11 +87,18 @@ export function resultsTable(report: ComparisonReport): Table {
 /** Returns the server cost table: CPU seconds and peak RSS of each workload's measured sections. */
 export function costTable(report: ComparisonReport): Table {
   const rows: string[][] = [];
+  const hasBalancer = report.results.some((result) =>
+    REGISTRY_ORDER.some((registry) => (result.runs[registry].values[COST_KEYS.balancerCpuSeconds] ?? []).length > 0),
+  );
+  const rowKinds: [string, string, string, number][] = [
+    [COST_KEYS.cpuSeconds, 'server CPU', 'cpu-s', 2],
+    [COST_KEYS.peakRssMiB, 'peak RSS', 'MiB', 1],
+  ];
+  if (hasBalancer) {
+    rowKinds.push([COST_KEYS.balancerCpuSeconds, 'nginx CPU', 'cpu-s', 2]);
+  }
   for (const result of report.results) {
-    for (const [key, label, unit, digits] of [
-      [COST_KEYS.cpuSeconds, 'server CPU', 'cpu-s', 2],
-      [COST_KEYS.peakRssMiB, 'peak RSS', 'MiB', 1],
-    ] as const) {
+    for (const [key, label, unit, digits] of rowKinds) {
       rows.push([
         `${result.workload.title}: ${label}`,
         unit,
@@ -132,7 +142,7 @@ export function evaluateTargets(report: ComparisonReport): TargetCheck[] {
     const ratio = berth / distribution;
     checks.push({ name, target, measured: `${ratio.toFixed(2)}x`, verdict: accept(ratio) ? 'MET' : 'NOT MET' });
   };
-  const ddMedian = summarize(report.syncedWrite)?.median;
+  const ddMedian = summarize(report.syncedWrite ?? [])?.median;
   const ddCheck = (name: string, id: string): void => {
     const berth = medianOf(find(id), 'berth', 'mibPerSecond');
     const problem = missing(id);
@@ -149,10 +159,15 @@ export function evaluateTargets(report: ComparisonReport): TargetCheck[] {
     });
   };
 
+  const withDd = report.syncedWrite !== undefined;
   ratioCheck('monolithic push throughput', 'mono', 'mibPerSecond', '>= 1.5x', (ratio) => ratio >= 1.5);
-  ddCheck('monolithic push vs synced write', 'mono');
+  if (withDd) {
+    ddCheck('monolithic push vs synced write', 'mono');
+  }
   ratioCheck('chunked push throughput', 'chunked', 'mibPerSecond', '>= 1.5x', (ratio) => ratio >= 1.5);
-  ddCheck('chunked push vs synced write', 'chunked');
+  if (withDd) {
+    ddCheck('chunked push vs synced write', 'chunked');
+  }
   ratioCheck('blob pull throughput', 'pull', 'mibPerSecond', '>= 1.0x', (ratio) => ratio >= 1.0);
   ratioCheck('manifest GET req/s', 'get', 'requestsPerSecond', '>= 4x', (ratio) => ratio >= 4);
   ratioCheck('manifest GET p99 latency', 'get', 'p99Ms', '<= 0.25x', (ratio) => ratio <= 0.25);
@@ -225,19 +240,25 @@ export function formatLoadAverage(loadAverage: { start: number[]; end: number[] 
 
 function syncedWriteLine(report: ComparisonReport): string {
   const count = report.settings.ddCount;
+  const values = report.syncedWrite ?? [];
   return (
     `synced sequential write speed (dd if=/dev/zero bs=16M count=${count} conv=fdatasync, ${formatBytes(count * 16 * 1024 * 1024)}, ` +
-    `same filesystem as the registries' storage): ${formatSpread(report.syncedWrite, 1)} MiB/s over ${report.syncedWrite.length} ` +
+    `same filesystem as the registries' storage): ${formatSpread(values, 1)} MiB/s over ${values.length} ` +
     `runs (${report.syncedWriteTiming})`
+  );
+}
+
+/** Returns the error message of every registry that failed a workload, in run order. */
+export function workloadFailures(report: ComparisonReport): string[] {
+  return report.results.flatMap((result) =>
+    REGISTRY_ORDER.flatMap((registry) => (result.runs[registry].error === undefined ? [] : [result.runs[registry].error as string])),
   );
 }
 
 /** Returns the report for the terminal. */
 export function formatComparisonText(report: ComparisonReport): string {
   const checks = evaluateTargets(report);
-  const failures = report.results.flatMap((result) =>
-    REGISTRY_ORDER.flatMap((registry) => (result.runs[registry].error === undefined ? [] : [result.runs[registry].error as string])),
-  );
+  const failures = workloadFailures(report);
   return [
     '',
     `berth vs Distribution, ${report.settings.repetitions} repetitions each, medians with (min–max); ratio = berth/Distribution`,
@@ -273,9 +294,7 @@ export function formatComparisonMarkdown(report: ComparisonReport): string {
     ],
   };
   const workloadLines = report.results.map((result) => `- ${result.workload.title} (\`${result.workload.id}\`): ${result.workload.detail(settings)}.`);
-  const failures = report.results.flatMap((result) =>
-    REGISTRY_ORDER.flatMap((registry) => (result.runs[registry].error === undefined ? [] : [result.runs[registry].error as string])),
-  );
+  const failures = workloadFailures(report);
 
   return [
     '## berth and Distribution side by side',

@@ -1,6 +1,7 @@
 /**
- * Entry point of `npm run bench`: compares berth with CNCF Distribution, or with --scale
- * measures berth alone at growing counts. See `npm run bench -- --help`.
+ * Entry point of `npm run bench`: compares berth with CNCF Distribution, with --s3 compares
+ * them on PostgreSQL and S3, or with --scale measures berth alone at growing counts. See
+ * `npm run bench -- --help`.
  */
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { rmSync } from 'node:fs';
@@ -19,6 +20,10 @@ import { formatComparisonMarkdown, formatComparisonText } from './report.js';
 import type { ComparisonReport } from './report.js';
 import { writeProfileReports } from './profile/report.js';
 import { formatScaleMarkdown, formatScaleText } from './report-scale.js';
+import { formatS3Markdown } from './report-s3.js';
+import { deleteLeftoverStorage } from './s3-registries.js';
+import { runS3Mode, s3RunFailed } from './s3-mode.js';
+import { S3SetupError } from './s3-store.js';
 import { runScale } from './scale.js';
 import { killAllServers } from './servers.js';
 import { COMPARISON_TOOLS, locateTools, MissingToolsError, toolPath } from './tools.js';
@@ -34,6 +39,8 @@ import type { Workload } from './workloads/types.js';
 const WORKLOADS: readonly Workload[] = [monolithicPush, chunkedPush, blobPull, manifestGet, manifestHead, tagsWorkload, skopeoCopy, smallImages];
 
 const DOC_PATH = ['docs', 'benchmarks.md'];
+/** Time an interrupted --s3 run spends deleting its buckets and schemas before it exits. */
+const LEFTOVER_DELETE_TIMEOUT_MS = 60_000;
 const PROFILE_PATH = ['docs', 'profiles'];
 
 function log(line: string): void {
@@ -65,17 +72,22 @@ async function main(argv: readonly string[]): Promise<number> {
     rmSync(runDir, { recursive: true, force: true });
   };
   const onSignal = (signal: NodeJS.Signals): void => {
-    process.stderr.write(`bench: received ${signal}, stopping the servers and deleting ${runDir}\n`);
+    process.stderr.write(`bench: received ${signal}, stopping the servers and deleting ${runDir} and the S3 buckets and schemas of the run\n`);
     removeRunDir();
-    process.exit(130);
+    void deleteLeftoverStorage(LEFTOVER_DELETE_TIMEOUT_MS).finally(() => process.exit(130));
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
 
   try {
-    return settings.mode === 'scale'
-      ? await scaleMode(settings, repositoryRoot, runDir)
-      : await comparisonMode(settings, repositoryRoot, runDir);
+    switch (settings.mode) {
+      case 'scale':
+        return await scaleMode(settings, repositoryRoot, runDir);
+      case 's3':
+        return await s3Mode(settings, repositoryRoot, runDir);
+      default:
+        return await comparisonMode(settings, repositoryRoot, runDir);
+    }
   } finally {
     await rm(runDir, { recursive: true, force: true });
   }
@@ -151,6 +163,18 @@ async function comparisonMode(settings: BenchSettings, repositoryRoot: string, r
   return failed ? 1 : 0;
 }
 
+async function s3Mode(settings: BenchSettings, repositoryRoot: string, runDir: string): Promise<number> {
+  const workloads = WORKLOADS.filter((workload) => settings.only === undefined || settings.only.has(workload.id));
+  const report = await runS3Mode({ settings, repositoryRoot, runDir, workloads, log });
+  log(`run time: ${(report.durationSeconds / 60).toFixed(1)} minutes`);
+  if (settings.write) {
+    const path = join(repositoryRoot, ...DOC_PATH);
+    await writeDocSection(path, 's3', formatS3Markdown(report));
+    log(`wrote ${path}`);
+  }
+  return s3RunFailed(report) ? 1 : 0;
+}
+
 async function scaleMode(settings: BenchSettings, repositoryRoot: string, runDir: string): Promise<number> {
   const startedAt = new Date();
   const started = performance.now();
@@ -181,7 +205,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (error: unknown) => {
-    if (error instanceof MissingToolsError) {
+    if (error instanceof MissingToolsError || error instanceof S3SetupError) {
       process.stderr.write(`bench: ${error.message}\n`);
     } else {
       process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

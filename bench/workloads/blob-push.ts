@@ -1,8 +1,9 @@
 /**
  * Monolithic and chunked pushes of one big blob with fresh content per push, on newly
  * started registries for each repetition. A small untimed push warms each server up. Before
- * each timed push, the dd synced-write test runs on the same filesystem, so that the report
- * can set the push against the disk speed of that moment, and `sync` writes back dirty pages.
+ * each timed push, the dd synced-write test runs on the same filesystem, so that the report can
+ * set the push against the disk speed of that moment. With S3 storage the context has no dd
+ * test. Then `sync` writes back dirty pages.
  */
 import { flushFilesystems } from '../disk.js';
 import { checkBlob, pushChunked, pushMonolithic } from '../oci.js';
@@ -37,7 +38,7 @@ export const monolithicPush: Workload = {
       async run(repetition, recorder) {
         const repository = `bench/mono-${repetition}`;
         const blob = context.content.freshBlob(context.settings.monolithicBytes);
-        await context.measureSyncedWrite();
+        await context.measureSyncedWrite?.();
         await flushFilesystems(toolPath(context.tools, 'sync'));
         const { seconds } = await recorder.measure(() => pushMonolithic(target.client, repository, blob));
         await checkBlob(target.client, repository, blob.digest, blob.size);
@@ -63,7 +64,7 @@ export const chunkedPush: Workload = {
       async run(repetition, recorder) {
         const repository = `bench/chunked-${repetition}`;
         const blob = context.content.freshBlob(context.settings.chunkedBytes);
-        await context.measureSyncedWrite();
+        await context.measureSyncedWrite?.();
         await flushFilesystems(toolPath(context.tools, 'sync'));
         const { seconds } = await recorder.measure(() =>
           pushChunked(target.client, repository, blob, context.settings.chunkBytes),

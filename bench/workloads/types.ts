@@ -26,9 +26,9 @@ export interface RunContext {
   scratchDir: string;
   /**
    * Runs the dd synced-write test on the registries' filesystem, records its MiB/s for the
-   * report and returns it.
+   * report and returns it. Absent when the registries store blobs elsewhere, as in the --s3 mode.
    */
-  measureSyncedWrite(): Promise<number>;
+  measureSyncedWrite?(): Promise<number>;
 }
 
 /** A registry under test and a client bound to it. */
