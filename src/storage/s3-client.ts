@@ -10,6 +10,8 @@ export interface S3ConnectionOptions {
   /** Static credentials; the SDK's standard sources (environment, files) when undefined. */
   readonly accessKeyId?: string | undefined;
   readonly secretAccessKey?: string | undefined;
+  /** Time a connection may stay silent (while connecting or during a request) before the request fails, in seconds. */
+  readonly timeoutSeconds?: number | undefined;
 }
 
 // NOTE: AWS SDK releases after the first week of January 2027 require Node.js 22, and the SDK
@@ -33,6 +35,8 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    // Without these, a store that goes silent on an open connection stalls a request forever.
+    requestHandler: { connectionTimeout: (options.timeoutSeconds ?? 10) * 1000, socketTimeout: (options.timeoutSeconds ?? 10) * 1000 },
   });
 }
 
@@ -63,3 +67,4 @@ export function classifyS3Error(error: unknown, bucket: string): unknown {
   const reason = error instanceof Error ? error.message || error.name : String(error);
   return new BackendUnavailableError(`object store bucket ${bucket} is unreachable (${reason})`, { cause: error });
 }
+
