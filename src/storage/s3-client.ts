@@ -56,6 +56,8 @@ const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 export function classifyS3Error(error: unknown, bucket: string): unknown {
   if (error instanceof BackendUnavailableError) return error;
   const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const misconfigured = misconfiguration(error, status, bucket);
+  if (misconfigured) return new BackendUnavailableError(misconfigured, { cause: error });
   const code = (error as { code?: unknown } | undefined)?.code;
   const name = (error as { name?: unknown } | undefined)?.name;
   const unreachable =
@@ -68,3 +70,17 @@ export function classifyS3Error(error: unknown, bucket: string): unknown {
   return new BackendUnavailableError(`object store bucket ${bucket} is unreachable (${reason})`, { cause: error });
 }
 
+/**
+ * Describes an S3 failure that no retry fixes because the configuration is wrong (missing bucket,
+ * rejected credentials), or returns undefined for any other failure.
+ */
+function misconfiguration(error: unknown, status: number | undefined, bucket: string): string | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === 'NoSuchBucket') {
+    return `object store bucket ${bucket} does not exist: create it or fix storage.s3.bucket`;
+  }
+  if (status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+    return `object store bucket ${bucket} rejected the request (${status ?? ''} ${String(name)}): check the credentials and their permissions on the bucket`;
+  }
+  return undefined;
+}
