@@ -32,6 +32,7 @@ export async function openStorage(config: Config): Promise<{ driver: StorageDriv
     accessKeyId: s3.accessKeyId,
     secretAccessKey: s3.secretAccessKey,
     partSize: s3.partSizeMib * 1024 * 1024,
+    timeoutSeconds: s3.timeoutSeconds,
     publicEndpoint: s3.redirect.endpoint,
   });
   return { driver, location: `s3://${s3.bucket}/${s3.prefix}${s3.endpoint ? ` at ${s3.endpoint}` : ''}` };

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stringify as toYaml } from 'yaml';
 import { Registry } from './app.js';
-import { ConfigError, configKeys, envName, loadConfig } from './config/load.js';
+import { ConfigError, configKeys, envName, loadConfig, unknownEnvironmentVariables } from './config/load.js';
 import { createLogger } from './log.js';
 import { BackendUnavailableError } from './errors.js';
 import { migrateCommand } from './migrate/command.js';
@@ -35,6 +35,10 @@ const listenHints: Record<string, string> = {
 
 /** Runs the command line with `argv` (without node and script); resolves to the exit code. */
 export async function main(argv: string[]): Promise<number> {
+  // Output piped into a command that exits early (`berth config keys | head`) is not an error.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+  });
   const [command, ...rest] = argv;
   try {
     switch (command) {
@@ -96,6 +100,8 @@ async function serve(args: string[]): Promise<number> {
     overrides: { listen: values.listen, dataDir: values['data-dir'] },
   });
   const log = createLogger(config.log);
+  const unknown = unknownEnvironmentVariables(process.env);
+  if (unknown.length > 0) log.warn({ variables: unknown }, 'environment variables that set no configuration key were ignored');
   // A stray rejection in one request must not take down every other request in flight.
   process.on('unhandledRejection', (reason) => log.error({ err: reason }, 'unhandled promise rejection'));
   let registry: Registry;
@@ -124,7 +130,9 @@ async function serve(args: string[]): Promise<number> {
 function configCommand(args: string[]): number {
   const [sub, file, ...extra] = args;
   if (sub === 'keys') {
-    for (const key of configKeys()) process.stdout.write(`${key.padEnd(32)} ${envName(key)}\n`);
+    const keys = configKeys();
+    const width = Math.max(...keys.map((key) => key.length)) + 2;
+    process.stdout.write(keys.map((key) => `${key.padEnd(width)}${envName(key)}\n`).join(''));
     return 0;
   }
   if (sub !== 'check' || file === undefined || extra.length > 0) {
@@ -132,6 +140,9 @@ function configCommand(args: string[]): number {
     return 2;
   }
   const config = loadConfig({ file, env: process.env });
+  for (const name of unknownEnvironmentVariables(process.env)) {
+    process.stderr.write(`berth: warning: ${name} sets no configuration key and was ignored; valid variables are listed by \`berth config keys\`\n`);
+  }
   process.stdout.write(`# ${file} is valid; effective configuration (file, then BERTH_* environment variables):\n`);
   process.stdout.write(toYaml(config));
   return 0;

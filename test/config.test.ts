@@ -1,11 +1,11 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { after, before, describe, test } from 'node:test';
-import { ConfigError, configKeys, envName, loadConfig, resolvePaths } from '../src/config/load.js';
+import { ConfigError, configKeys, envName, loadConfig, resolvePaths, unknownEnvironmentVariables } from '../src/config/load.js';
 import { findRepositoryRoot } from './helpers/process.js';
 
 const run = promisify(execFile);
@@ -168,6 +168,38 @@ describe('configuration', () => {
     assert.equal(result.code, 2);
     assert.match(result.stderr, /uploads\.expireAfterSeconds/);
     assert.equal(result.stdout, '');
+  });
+
+  test('misspelt variable gets a warning', async () => {
+    assert.deepEqual(unknownEnvironmentVariables({ BERTH_STORAGE_S3_BUKET: 'x', BERTH_LOG_LEVEL: 'info', HOME: '/root' }), ['BERTH_STORAGE_S3_BUKET']);
+    await writeFile(file('check-empty.yaml'), '');
+    const result = await berth(['config', 'check', file('check-empty.yaml')], { BERTH_STORAGE_S3_BUKET: 'registry' });
+    assert.equal(result.code, 0);
+    assert.match(result.stderr, /warning: BERTH_STORAGE_S3_BUKET sets no configuration key and was ignored/);
+  });
+
+  test('whole numbers expected', () => {
+    assert.throws(() => loadConfig({ env: { BERTH_LIMITS_MAX_PAGE_SIZE: 'lots' } }), /limits\.maxPageSize: invalid value "lots": expected a whole number/);
+    assert.throws(() => loadConfig({ env: { BERTH_METADATA_POSTGRES_POOL_SIZE: '2.5' } }), /poolSize: invalid value "2\.5": expected a whole number/);
+    assert.throws(() => loadConfig({ env: { BERTH_SHUTDOWN_TIMEOUT_SECONDS: '-3' } }), /expected a number greater than 0/);
+  });
+
+  test('migrate rejects a missing source', async () => {
+    await writeFile(file('target.yaml'), 'metadata:\n  driver: postgres\n  postgres: { url: "postgres://root@127.0.0.1:1/test" }\n');
+    const result = await berth(['migrate', '--from-data-dir', file('no-such-data'), '--to', file('target.yaml')]);
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /no berth database at .*no-such-data\/metadata\.db: check --from-data-dir/);
+  });
+
+  test('migrate target ignores variables', async () => {
+    await mkdir(file('source-data/storage'), { recursive: true });
+    await writeFile(file('source-data/metadata.db'), '');
+    await writeFile(file('target-nourl.yaml'), 'metadata:\n  driver: postgres\n');
+    const result = await berth(['migrate', '--from-data-dir', file('source-data'), '--to', file('target-nourl.yaml')], {
+      BERTH_METADATA_POSTGRES_URL: 'postgres://root@127.0.0.1:5432/test',
+    });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /metadata\.postgres\.url.*BERTH_\* environment variables do not apply to --to/);
   });
 
   test('config keys lists variables', async () => {

@@ -49,6 +49,8 @@ describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
         'metadata.postgres.url': postgres.toString(),
         'metadata.postgres.schema': schema,
         'metadata.postgres.connectTimeoutSeconds': '1',
+        'metadata.postgres.statementTimeoutSeconds': '2',
+        'storage.s3.timeoutSeconds': '2',
         'storage.driver': 's3',
         'storage.s3.bucket': bucket,
         'storage.s3.endpoint': `http://127.0.0.1:${objectStore.port}`,
@@ -102,6 +104,49 @@ describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
     await objectStore.restore();
     const blob = await eventually(10, async () => {
       const response = await client.fetch(`/v2/outage/s3/blobs/${digest}`);
+      if (response.status !== 200) throw new Error(`status ${response.status}`);
+      return Buffer.from(await response.arrayBuffer());
+    });
+    assert.deepEqual(blob, data);
+  });
+
+  test('stalled database answers 503 in bounded time', async () => {
+    const image = await client.pushImage('outage/db-stall', 'v1');
+    database.stall();
+    try {
+      const started = Date.now();
+      await expectError(await client.fetch('/v2/outage/db-stall/manifests/v1'), 503, 'UNAVAILABLE');
+      assert.ok(Date.now() - started < 15_000, `the request took ${Date.now() - started} ms`);
+      const readyStarted = Date.now();
+      assert.equal((await client.fetch('/readyz')).status, 503);
+      assert.ok(Date.now() - readyStarted < 8_000, `/readyz took ${Date.now() - readyStarted} ms`);
+    } finally {
+      database.resume();
+    }
+    const manifest = await eventually(15, async () => {
+      const response = await client.fetch('/v2/outage/db-stall/manifests/v1');
+      if (response.status !== 200) throw new Error(`status ${response.status}`);
+      return response;
+    });
+    assert.equal(manifest.headers.get('docker-content-digest'), image.digest);
+  });
+
+  test('stalled object store answers 503 in bounded time', async () => {
+    const data = randomBytes(32 * 1024);
+    const digest = await client.pushBlob('outage/s3-stall', data);
+    objectStore.stall();
+    try {
+      const started = Date.now();
+      await expectError(await client.fetch(`/v2/outage/s3-stall/blobs/${digest}`), 503, 'UNAVAILABLE');
+      assert.ok(Date.now() - started < 30_000, `the request took ${Date.now() - started} ms`);
+      const readyStarted = Date.now();
+      assert.equal((await client.fetch('/readyz')).status, 503);
+      assert.ok(Date.now() - readyStarted < 8_000, `/readyz took ${Date.now() - readyStarted} ms`);
+    } finally {
+      objectStore.resume();
+    }
+    const blob = await eventually(15, async () => {
+      const response = await client.fetch(`/v2/outage/s3-stall/blobs/${digest}`);
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
     });

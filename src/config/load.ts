@@ -53,6 +53,17 @@ export function loadConfig(sources: ConfigSources = {}): Config {
   return result.data;
 }
 
+/**
+ * Returns the names of `BERTH_*` variables in `env` that set no configuration key, usually a
+ * misspelt key, which the configuration would otherwise ignore without a word.
+ */
+export function unknownEnvironmentVariables(env: NodeJS.ProcessEnv): string[] {
+  const known = new Set(configKeys().map(envName));
+  return Object.keys(env)
+    .filter((name) => name.startsWith(envPrefix) && !known.has(name))
+    .sort();
+}
+
 /** Lists every configuration key as a dotted path, such as `log.level`. */
 export function configKeys(): string[] {
   const keys: string[] = [];

@@ -19,7 +19,10 @@ const listenAddress = z
   .string()
   .refine((value) => parseListenAddress(value) !== undefined, 'expected HOST:PORT with a port from 0 to 65535, for example 127.0.0.1:5000');
 
-const positiveInteger = z.coerce.number().int().positive();
+const positiveInteger = z.coerce
+  .number({ error: 'expected a whole number' })
+  .int({ error: 'expected a whole number' })
+  .positive({ error: 'expected a number greater than 0' });
 
 /** A boolean from YAML, or `true`/`false` from an environment variable. */
 const flag = z.union([z.boolean(), z.enum(['true', 'false']).transform((value) => value === 'true')], { error: 'expected true or false' });
@@ -63,6 +66,8 @@ const s3Schema = z
     accessKeyId: z.string().min(1).optional(),
     /** Secret key; AWS_SECRET_ACCESS_KEY and the other standard sources when unset. */
     secretAccessKey: z.string().min(1).optional(),
+    /** Time the store may stay silent while connecting or during a request before it fails and is retried, in seconds. */
+    timeoutSeconds: positiveInteger.max(600).default(10),
     /** Size of the parts of multipart uploads, in MiB; S3 needs at least 5. */
     partSizeMib: positiveInteger.min(5).max(5120).default(16),
     redirect: z

@@ -46,7 +46,8 @@ async function handleRequest(services: Services, log: Logger, req: IncomingMessa
       {
         method,
         path,
-        status: res.statusCode,
+        // A response cut before its headers went out has no status the client saw.
+        status: res.headersSent ? res.statusCode : null,
         bytes: Number(res.getHeader('content-length') ?? 0),
         durationMs: Number(process.hrtime.bigint() - started) / 1e6,
         ...(res.writableFinished ? {} : { aborted: true }),

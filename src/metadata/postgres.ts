@@ -31,6 +31,9 @@ export function openPostgresStore(options: PostgresOptions, log: Logger): SqlMet
     connectionString: options.url,
     max: options.poolSize,
     connectionTimeoutMillis: options.connectTimeoutSeconds * 1000,
+    // The server's statement_timeout cannot fire when the network stalls; this client-side limit
+    // does, a little later, and the broken connection is then dropped.
+    query_timeout: options.statementTimeoutSeconds * 1000 + 2_000,
     idleTimeoutMillis: 30_000,
     keepAlive: true,
     options: `-c search_path=${quoteIdentifier(options.schema)} -c statement_timeout=${options.statementTimeoutSeconds * 1000}`,
@@ -87,14 +90,18 @@ class GuardedPool implements PostgresPool {
       this.watched.add(client);
       client.on('error', (error) => this.log.warn({ err: error }, 'metadata database connection failed'));
     }
+    let broken = false;
     return {
       query: ((text: unknown, parameters?: readonly unknown[]) => {
         if (typeof text !== 'string') return client.query(text as pg.Submittable);
         return client.query(text, parameters as unknown[]).catch((error: unknown) => {
-          throw isConnectionFailure(error) ? unavailable(error) : error;
+          if (!isConnectionFailure(error)) throw error;
+          broken = true;
+          throw unavailable(error);
         });
       }) as unknown as PostgresPoolClient['query'],
-      release: (destroy?: boolean) => client.release(destroy),
+      // A connection whose query timed out may still deliver that query's result, so it is never reused.
+      release: (destroy?: boolean) => client.release(destroy === true || broken),
     };
   }
 
@@ -114,10 +121,15 @@ export function isConnectionFailure(error: unknown): boolean {
   const code = (error as { code?: unknown } | undefined)?.code;
   if (typeof code === 'string' && (unavailableStates.test(code) || socketErrors.has(code))) return true;
   const message = error instanceof Error ? error.message : '';
-  return /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended/i.test(message);
+  return /Connection terminated|not queryable|timeout exceeded when trying to connect|Connection ended|Query read timeout/i.test(message);
 }
+
+/** SQLSTATE codes of a server that responded but refused the connection: bad credentials, unknown database. */
+const rejectedStates = /^(28|3D)/;
 
 function unavailable(error: unknown): BackendUnavailableError {
   const reason = error instanceof Error && error.message ? error.message : String(error);
-  return new BackendUnavailableError(`metadata database postgres is unreachable (${reason})`, { cause: error });
+  const code = (error as { code?: unknown } | undefined)?.code;
+  const what = typeof code === 'string' && rejectedStates.test(code) ? 'rejected the connection' : 'is unreachable';
+  return new BackendUnavailableError(`metadata database postgres ${what} (${reason})`, { cause: error });
 }

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { Logger } from 'pino';
 import { openMetadata, openStorage } from '../backends.js';
-import { loadConfig } from '../config/load.js';
+import { existsSync } from 'node:fs';
+import { ConfigError, loadConfig, resolvePaths } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log.js';
 import { copyRegistry, type CopyProgress, type RegistryBackends } from './copy.js';
@@ -48,7 +49,18 @@ export async function migrateCommand(args: string[]): Promise<number> {
     return 2;
   }
   const sourceConfig = loadConfig({ file: values.from, overrides: { dataDir: values['from-data-dir'] } });
-  const targetConfig = loadConfig({ file: values.to });
+  const missingSource = missingEmbeddedSource(sourceConfig);
+  if (missingSource) {
+    process.stderr.write(`berth migrate: ${missingSource}: check --from-data-dir or --from\n`);
+    return 2;
+  }
+  let targetConfig: Config;
+  try {
+    targetConfig = loadConfig({ file: values.to });
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    throw new ConfigError(`${error.message} (BERTH_* environment variables do not apply to --to: put every setting of the target in ${values.to})`);
+  }
   const log = createLogger({ ...targetConfig.log, level: targetConfig.log.level === 'info' ? 'warn' : targetConfig.log.level });
 
   const source = await open(sourceConfig, log);
@@ -62,6 +74,17 @@ export async function migrateCommand(args: string[]): Promise<number> {
   } finally {
     await source.backends.store.close();
   }
+}
+
+/**
+ * Returns why an embedded source (SQLite, filesystem) cannot be the installation to copy, or
+ * undefined when its database and storage exist. Opening them would create empty ones.
+ */
+function missingEmbeddedSource(config: Config): string | undefined {
+  const { sqlitePath, storageRoot } = resolvePaths(config);
+  if (config.metadata.driver === 'sqlite' && !existsSync(sqlitePath)) return `no berth database at ${sqlitePath}`;
+  if (config.storage.driver === 'filesystem' && !existsSync(storageRoot)) return `no berth storage at ${storageRoot}`;
+  return undefined;
 }
 
 async function open(config: Config, log: Logger): Promise<{ backends: RegistryBackends; description: string }> {

@@ -10,6 +10,8 @@ export interface S3ConnectionOptions {
   /** Static credentials; the SDK's standard sources (environment, files) when undefined. */
   readonly accessKeyId?: string | undefined;
   readonly secretAccessKey?: string | undefined;
+  /** Time a connection may stay silent (while connecting or during a request) before the request fails, in seconds. */
+  readonly timeoutSeconds?: number | undefined;
 }
 
 // NOTE: AWS SDK releases after the first week of January 2027 require Node.js 22, and the SDK
@@ -33,6 +35,8 @@ export function createS3Client(options: S3ConnectionOptions): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     maxAttempts: 3,
+    // Without these, a store that goes silent on an open connection stalls a request forever.
+    requestHandler: { connectionTimeout: (options.timeoutSeconds ?? 10) * 1000, socketTimeout: (options.timeoutSeconds ?? 10) * 1000 },
   });
 }
 
@@ -52,6 +56,8 @@ const socketErrors = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE'
 export function classifyS3Error(error: unknown, bucket: string): unknown {
   if (error instanceof BackendUnavailableError) return error;
   const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+  const misconfigured = misconfiguration(error, status, bucket);
+  if (misconfigured) return new BackendUnavailableError(misconfigured, { cause: error });
   const code = (error as { code?: unknown } | undefined)?.code;
   const name = (error as { name?: unknown } | undefined)?.name;
   const unreachable =
@@ -62,4 +68,19 @@ export function classifyS3Error(error: unknown, bucket: string): unknown {
   if (!unreachable) return error;
   const reason = error instanceof Error ? error.message || error.name : String(error);
   return new BackendUnavailableError(`object store bucket ${bucket} is unreachable (${reason})`, { cause: error });
+}
+
+/**
+ * Describes an S3 failure that no retry fixes because the configuration is wrong (missing bucket,
+ * rejected credentials), or returns undefined for any other failure.
+ */
+function misconfiguration(error: unknown, status: number | undefined, bucket: string): string | undefined {
+  const name = (error as { name?: unknown } | undefined)?.name;
+  if (name === 'NoSuchBucket') {
+    return `object store bucket ${bucket} does not exist: create it or fix storage.s3.bucket`;
+  }
+  if (status === 403 || name === 'AccessDenied' || name === 'InvalidAccessKeyId' || name === 'SignatureDoesNotMatch') {
+    return `object store bucket ${bucket} rejected the request (${status ?? ''} ${String(name)}): check the credentials and their permissions on the bucket`;
+  }
+  return undefined;
 }

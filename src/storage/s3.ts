@@ -129,6 +129,10 @@ export class S3Driver implements StorageDriver {
       await this.ctx.send(new HeadBucketCommand({ Bucket: this.ctx.bucket }));
     } catch (error) {
       if (error instanceof BackendUnavailableError) throw error;
+      // HeadBucket answers without a body, so a missing bucket is only a 404 status.
+      if (isMissing(error)) {
+        throw new BackendUnavailableError(`object store bucket ${this.ctx.bucket} does not exist: create it or fix storage.s3.bucket`, { cause: error });
+      }
       throw new BackendUnavailableError(`object store bucket ${this.ctx.bucket} is not usable (${(error as Error).name}: ${(error as Error).message})`, { cause: error });
     }
   }

@@ -6,7 +6,9 @@ import { createServer, connect, type Server, type Socket } from 'node:net';
  */
 export class TcpProxy {
   private readonly sockets = new Set<Socket>();
+  private readonly pairs = new Set<[Socket, Socket]>();
   private server: Server | undefined;
+  private stalled = false;
   port = 0;
 
   private constructor(
@@ -42,15 +44,47 @@ export class TcpProxy {
     if (server) await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
+  /**
+   * Stops moving bytes while every connection stays open and new ones are still accepted, as a
+   * frozen host or a network partition does, until `resume()`.
+   */
+  stall(): void {
+    this.stalled = true;
+    for (const [client, upstream] of this.pairs) {
+      client.unpipe(upstream);
+      upstream.unpipe(client);
+      client.pause();
+      upstream.pause();
+    }
+  }
+
+  /** Moves bytes again after `stall()`, on the connections that were held. */
+  resume(): void {
+    this.stalled = false;
+    for (const [client, upstream] of this.pairs) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+    }
+  }
+
   private forward(client: Socket): void {
     const upstream = connect(this.targetPort, this.targetHost);
-    for (const socket of [client, upstream]) {
+    const pair: [Socket, Socket] = [client, upstream];
+    this.pairs.add(pair);
+    for (const socket of pair) {
       this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+      socket.on('close', () => {
+        this.sockets.delete(socket);
+        this.pairs.delete(pair);
+      });
       socket.on('error', () => {
         client.destroy();
         upstream.destroy();
       });
+    }
+    if (this.stalled) {
+      client.pause();
+      return;
     }
     client.pipe(upstream).pipe(client);
   }

@@ -30,11 +30,20 @@ export async function getReady(ctx: RequestContext): Promise<void> {
   sendJson(ctx, ready ? 200 : 503, { status: ready ? 'ready' : 'unavailable', checks });
 }
 
+/** Time a readiness probe gets before its component counts as failed, in milliseconds. */
+const probeTimeoutMs = 5_000;
+
 async function check(component: string, probe: () => Promise<void>): Promise<{ component: string; ok: boolean; error?: string }> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${probeTimeoutMs / 1000} s`)), probeTimeoutMs);
+  });
   try {
-    await probe();
+    await Promise.race([probe(), deadline]);
     return { component, ok: true };
   } catch (error) {
     return { component, ok: false, error: (error as Error).message };
+  } finally {
+    clearTimeout(timer);
   }
 }
