@@ -158,7 +158,10 @@ export class UploadService {
     const writer = await this.openWriter(upload);
 
     const running = this.hashes.get(upload.id);
-    const hash = running && running.size === upload.size ? running.hash : undefined;
+    let hash = running && running.size === upload.size ? running.hash : undefined;
+    // An empty session needs no earlier state, so a node that did not start it (POST on one node,
+    // PUT on another behind a balancer) can still hash while the bytes arrive.
+    if (!hash && upload.size === 0) hash = createDigester('sha256');
     this.hashes.delete(upload.id);
     let received: number;
     try {
