@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { createHash } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
 import pino from 'pino';
 import { BackendUnavailableError } from '../src/errors.js';
@@ -7,38 +6,13 @@ import { openPostgresStore, type PostgresOptions } from '../src/metadata/postgre
 import type { SqlMetadataStore } from '../src/metadata/sql-store.js';
 import { dropTestSchema, postgresUnavailable, testPostgresOptions, testPostgresUrl } from './helpers/postgres.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { eventually } from './helpers/wait.js';
+import { testManifest } from './metadata-store-suite.js';
 
 const unavailable = await postgresUnavailable();
 if (unavailable && process.env.CI === 'true') throw new Error(`${unavailable} (CI=true, so a missing database fails the tests)`);
 
 const silent = pino({ level: 'silent' });
-
-function manifestFor(repository: string, seed: string) {
-  const content = Buffer.from(JSON.stringify({ schemaVersion: 2, seed }));
-  return {
-    repository,
-    digest: `sha256:${createHash('sha256').update(content).digest('hex')}`,
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    content,
-    artifactType: null,
-    subject: null,
-    annotations: null,
-    createdAt: Date.now(),
-  };
-}
-
-/** Retries `probe` every 100 ms until it resolves, for at most `seconds`. */
-async function eventually<T>(seconds: number, probe: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
 
 describe('postgres metadata store shared by several nodes', { skip: unavailable }, () => {
   const schemas: string[] = [];
@@ -77,7 +51,7 @@ describe('postgres metadata store shared by several nodes', { skip: unavailable 
     });
 
     test('concurrent pushes of one tag leave it on one of the pushed manifests', async () => {
-      const pushes = Array.from({ length: 20 }, (_, index) => manifestFor('nodes/app', `push-${index}`));
+      const pushes = Array.from({ length: 20 }, (_, index) => testManifest('nodes/app', `push-${index}`));
       await Promise.all(pushes.map((manifest, index) => (index % 2 ? first : second).putManifest(manifest, { blobs: [], manifests: [] }, 'latest')));
       const onFirst = await first.getManifestByTag('nodes/app', 'latest');
       const onSecond = await second.getManifestByTag('nodes/app', 'latest');

@@ -13,7 +13,8 @@ function digest(seed: string): string {
   return `sha256:${createHash('sha256').update(seed).digest('hex')}`;
 }
 
-function manifest(repository: string, seed: string, fields: Partial<ManifestRecord> = {}): ManifestRecord {
+/** Builds a manifest record of `repository` with content made from `seed`; `fields` replaces fields. */
+export function testManifest(repository: string, seed: string, fields: Partial<ManifestRecord> = {}): ManifestRecord {
   const content = Buffer.from(JSON.stringify({ schemaVersion: 2, seed }));
   return {
     repository,
@@ -95,7 +96,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
 
     test('manifest stored with tag', async () => {
       const repository = repo();
-      const record = manifest(repository, 'one', { annotations: { 'org.example': 'x' } });
+      const record = testManifest(repository, 'one', { annotations: { 'org.example': 'x' } });
       await store.putManifest(record, { blobs: [digest('config')], manifests: [] }, 'v1');
       const byDigest = await store.getManifest(repository, record.digest);
       assert.ok(byDigest);
@@ -110,8 +111,8 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
 
     test('tag moves to new manifest', async () => {
       const repository = repo();
-      const first = manifest(repository, 'first');
-      const second = manifest(repository, 'second');
+      const first = testManifest(repository, 'first');
+      const second = testManifest(repository, 'second');
       await store.putManifest(first, { blobs: [], manifests: [] }, 'latest');
       await store.putManifest(second, { blobs: [], manifests: [] }, 'latest');
       assert.equal((await store.getManifestByTag(repository, 'latest'))?.digest, second.digest);
@@ -122,8 +123,8 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
 
     test('delete manifest removes its tags', async () => {
       const repository = repo();
-      const record = manifest(repository, 'deleted');
-      const kept = manifest(repository, 'kept');
+      const record = testManifest(repository, 'deleted');
+      const kept = testManifest(repository, 'kept');
       await store.putManifest(record, { blobs: [], manifests: [] }, 'a');
       await store.putManifest(record, { blobs: [], manifests: [] }, 'b');
       await store.putManifest(kept, { blobs: [], manifests: [] }, 'c');
@@ -135,7 +136,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
 
     test('delete tag keeps manifest', async () => {
       const repository = repo();
-      const record = manifest(repository, 'tagged');
+      const record = testManifest(repository, 'tagged');
       await store.putManifest(record, { blobs: [], manifests: [] }, 'x');
       assert.equal(await store.deleteTag(repository, 'x'), true);
       assert.equal(await store.deleteTag(repository, 'x'), false);
@@ -145,7 +146,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
 
     test('tags page in ASCII order', async () => {
       const repository = repo();
-      const record = manifest(repository, 'paged');
+      const record = testManifest(repository, 'paged');
       const tags = ['b', 'a', 'Z', '_x', '1.0', '1.10', '1.2', 'latest', 'A'];
       for (const tag of tags) await store.putManifest(record, { blobs: [], manifests: [] }, tag);
       const sorted = [...tags].sort();
@@ -168,9 +169,9 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
     test('referrers by subject and type', async () => {
       const repository = repo();
       const subject = digest('subject');
-      const sbom = manifest(repository, 'sbom', { subject, artifactType: 'application/spdx+json', annotations: { k: 'v' } });
-      const signature = manifest(repository, 'sig', { subject, artifactType: 'application/vnd.cncf.notary.signature' });
-      const unrelated = manifest(repository, 'unrelated', { subject: digest('other') });
+      const sbom = testManifest(repository, 'sbom', { subject, artifactType: 'application/spdx+json', annotations: { k: 'v' } });
+      const signature = testManifest(repository, 'sig', { subject, artifactType: 'application/vnd.cncf.notary.signature' });
+      const unrelated = testManifest(repository, 'unrelated', { subject: digest('other') });
       for (const record of [sbom, signature, unrelated]) await store.putManifest(record, { blobs: [], manifests: [] });
       const all = await store.listReferrers(repository, subject);
       assert.deepEqual(all.map((entry) => entry.digest).sort(), [sbom.digest, signature.digest].sort());
@@ -208,7 +209,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
         await store.putBlob(blob, 10);
         await store.linkBlob(repository, blob);
       }
-      const records = [manifest(repository, 'm1'), manifest(repository, 'm2')];
+      const records = [testManifest(repository, 'm1'), testManifest(repository, 'm2')];
       await store.putManifest(records[0] as ManifestRecord, { blobs, manifests: [] }, 'b-tag');
       await store.putManifest(records[1] as ManifestRecord, { blobs: [], manifests: [] }, 'a-tag');
 
@@ -254,7 +255,7 @@ export function runMetadataStoreSuite(name: string, create: () => Promise<StoreF
 
     test('concurrent manifest puts of one tag', async () => {
       const repository = repo();
-      const records = Array.from({ length: 10 }, (_, index) => manifest(repository, `race-${index}`));
+      const records = Array.from({ length: 10 }, (_, index) => testManifest(repository, `race-${index}`));
       await Promise.all(records.map((record) => store.putManifest(record, { blobs: [], manifests: [] }, 'race')));
       const winner = await store.getManifestByTag(repository, 'race');
       assert.ok(winner);

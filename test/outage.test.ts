@@ -6,25 +6,13 @@ import { dropTestSchema, postgresUnavailable, testPostgresOptions, testPostgresU
 import { createTestBucket, removeTestBucket, s3Unavailable, testS3Connection, testS3Endpoint } from './helpers/s3.js';
 import { startTestServer, type TestServer } from './helpers/server.js';
 import { TcpProxy } from './helpers/tcp-proxy.js';
+import { eventually } from './helpers/wait.js';
 import { createS3Client } from '../src/storage/s3-client.js';
 
 const missing: string[] = [];
 for (const reason of [await postgresUnavailable(), await s3Unavailable()]) if (reason) missing.push(reason);
 if (missing.length > 0 && process.env.CI === 'true') throw new Error(`outage tests need: ${missing.join('; ')} (CI=true, so they fail)`);
 const skip = missing.length > 0 ? `outage tests need: ${missing.join('; ')}` : undefined;
-
-/** Retries `probe` every 200 ms until it resolves, for at most `seconds`. */
-async function eventually<T>(seconds: number, probe: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + seconds * 1000;
-  for (;;) {
-    try {
-      return await probe();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-}
 
 describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
   const s3 = createS3Client(testS3Connection);
@@ -85,7 +73,7 @@ describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
       const response = await client.fetch('/v2/outage/db/manifests/v1');
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       return response;
-    });
+    }, 200);
     assert.equal(manifest.headers.get('docker-content-digest'), image.digest);
     assert.equal((await client.fetch('/readyz')).status, 200);
   });
@@ -106,7 +94,7 @@ describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
       const response = await client.fetch(`/v2/outage/s3/blobs/${digest}`);
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
-    });
+    }, 200);
     assert.deepEqual(blob, data);
   });
 
@@ -127,7 +115,7 @@ describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
       const response = await client.fetch('/v2/outage/db-stall/manifests/v1');
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       return response;
-    });
+    }, 200);
     assert.equal(manifest.headers.get('docker-content-digest'), image.digest);
   });
 
@@ -149,7 +137,7 @@ describe('PostgreSQL or S3 going away', { skip, timeout: 120_000 }, () => {
       const response = await client.fetch(`/v2/outage/s3-stall/blobs/${digest}`);
       if (response.status !== 200) throw new Error(`status ${response.status}`);
       return Buffer.from(await response.arrayBuffer());
-    });
+    }, 200);
     assert.deepEqual(blob, data);
   });
 });
