@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { nginxConfig } from '../test/helpers/nginx.js';
 import { startProcess, withFreePort } from './servers.js';
 import type { ManagedProcess } from './servers.js';
 
@@ -28,7 +29,7 @@ export async function startBalancer(nginx: string, directory: string, upstreamHo
   await mkdir(join(directory, 'temp'), { recursive: true });
   const file = join(directory, 'nginx.conf');
   const child = await withFreePort(async (port) => {
-    await writeFile(file, nginxConfig(directory, port, upstreamHosts));
+    await writeFile(file, nginxConfig(directory, port, upstreamHosts, { keepalive: UPSTREAM_KEEPALIVE }));
     return startProcess({ command: nginx, args: ['-p', directory, '-c', file, '-g', 'daemon off;'], env: process.env, cwd: directory }, port);
   });
   const errorLogPath = join(directory, 'error.log');
@@ -43,42 +44,6 @@ export async function startBalancer(nginx: string, directory: string, upstreamHo
       }
     },
   };
-}
-
-/** Returns the nginx configuration; every path that nginx writes lies in `directory`. */
-export function nginxConfig(directory: string, port: number, upstreamHosts: readonly string[]): string {
-  const servers = upstreamHosts.map((host) => `    server ${host};`).join('\n');
-  return `worker_processes 1;
-user root;
-pid ${directory}/nginx.pid;
-error_log ${directory}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${directory}/temp/body;
-  proxy_temp_path ${directory}/temp/proxy;
-  fastcgi_temp_path ${directory}/temp/fastcgi;
-  uwsgi_temp_path ${directory}/temp/uwsgi;
-  scgi_temp_path ${directory}/temp/scgi;
-  upstream registry {
-${servers}
-    keepalive ${UPSTREAM_KEEPALIVE};
-  }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Host $http_host;
-    proxy_connect_timeout 60s;
-    proxy_read_timeout 900s;
-    proxy_send_timeout 900s;
-    location / { proxy_pass http://registry; }
-  }
-}
-`;
 }
 
 /** Returns the PIDs of the children of `pid` (the nginx workers), from /proc/PID/task/PID/children. */

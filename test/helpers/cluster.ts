@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { nginxConfig } from './nginx.js';
 import { startBerth, type BerthProcess } from './process.js';
 import { removeScaleOutData, scaleOutOverrides } from './scaleout.js';
 import { envName } from '../../src/config/load.js';
@@ -65,38 +66,7 @@ export async function startCluster(count: number): Promise<Cluster> {
 /** Writes an nginx configuration for `nodes` under `directory`, starts nginx and waits for its port. */
 async function startNginx(directory: string, port: number, nodes: readonly BerthProcess[]): Promise<ChildProcess> {
   await mkdir(join(directory, 'temp'), { recursive: true });
-  const upstreams = nodes.map((node) => `    server ${node.host} max_fails=1 fail_timeout=5s;`).join('\n');
-  const config = `worker_processes 1;
-user root;
-pid ${directory}/nginx.pid;
-error_log ${directory}/error.log warn;
-events { worker_connections 1024; }
-http {
-  access_log off;
-  client_body_temp_path ${directory}/temp/body;
-  proxy_temp_path ${directory}/temp/proxy;
-  fastcgi_temp_path ${directory}/temp/fastcgi;
-  uwsgi_temp_path ${directory}/temp/uwsgi;
-  scgi_temp_path ${directory}/temp/scgi;
-  upstream berth {
-${upstreams}
-    keepalive 16;
-  }
-  server {
-    listen 127.0.0.1:${port};
-    client_max_body_size 0;
-    proxy_request_buffering off;
-    proxy_buffering off;
-    proxy_http_version 1.1;
-    proxy_set_header Connection "";
-    proxy_set_header Host $http_host;
-    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-    proxy_read_timeout 900s;
-    proxy_send_timeout 900s;
-    location / { proxy_pass http://berth; }
-  }
-}
-`;
+  const config = nginxConfig(directory, port, nodes.map((node) => node.host), { keepalive: 16, serverParameters: 'max_fails=1 fail_timeout=5s' });
   const file = join(directory, 'nginx.conf');
   await writeFile(file, config);
   const child = spawn('nginx', ['-p', directory, '-c', file, '-g', 'daemon off;'], { stdio: ['ignore', 'ignore', 'pipe'] });
