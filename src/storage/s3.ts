@@ -58,10 +58,12 @@ export class S3Driver implements StorageDriver {
 
   async read(path: string, range?: { offset: number; length: number }): Promise<Readable> {
     const key = this.key(path);
-    const whole = await this.headObject(key);
-    if (whole !== undefined) {
-      if (range?.length === 0) return Readable.from([]);
-      return this.getRange(key, range?.offset ?? 0, range?.length ?? whole);
+    // A blob is a whole object, so one GET usually does; only a missing key needs a second look.
+    if (range?.length !== 0) {
+      const body = await this.getObject(key, range);
+      if (body) return body;
+    } else if ((await this.headObject(key)) !== undefined) {
+      return Readable.from([]);
     }
     const segments = await listSegments(this.ctx, key);
     if (segments.length === 0) throw new PathNotFoundError(path);
@@ -129,7 +131,7 @@ export class S3Driver implements StorageDriver {
       await this.ctx.send(new HeadBucketCommand({ Bucket: this.ctx.bucket }));
     } catch (error) {
       if (error instanceof BackendUnavailableError) throw error;
-      // HeadBucket answers without a body, so a missing bucket is only a 404 status.
+      // HeadBucket responses have no body, so a missing bucket shows only as a 404 status.
       if (isMissing(error)) {
         throw new BackendUnavailableError(`object store bucket ${this.ctx.bucket} does not exist: create it or fix storage.s3.bucket`, { cause: error });
       }
@@ -190,17 +192,23 @@ export class S3Driver implements StorageDriver {
     }
   }
 
-  private async getRange(key: string, offset: number, length: number): Promise<Readable> {
-    if (length === 0) return Readable.from([]);
+  /** Streams the whole object at `key`, or a range of it; returns undefined when there is no such object. */
+  private async getObject(key: string, range?: { offset: number; length: number }): Promise<Readable | undefined> {
+    const bytes = range ? `bytes=${range.offset}-${range.offset + range.length - 1}` : undefined;
     try {
-      const answer = await this.ctx.send<{ Body?: Readable }>(
-        new GetObjectCommand({ Bucket: this.ctx.bucket, Key: key, Range: `bytes=${offset}-${offset + length - 1}` }),
-      );
-      return answer.Body as Readable;
+      const response = await this.ctx.send<{ Body?: Readable }>(new GetObjectCommand({ Bucket: this.ctx.bucket, Key: key, Range: bytes }));
+      return response.Body as Readable;
     } catch (error) {
-      if (isMissing(error)) throw new PathNotFoundError(key);
+      if (isMissing(error)) return undefined;
       throw error;
     }
+  }
+
+  private async getRange(key: string, offset: number, length: number): Promise<Readable> {
+    if (length === 0) return Readable.from([]);
+    const body = await this.getObject(key, { offset, length });
+    if (!body) throw new PathNotFoundError(key);
+    return body;
   }
 
   private async *readChain(chain: readonly Segment[], offset: number, length: number): AsyncGenerator<Buffer> {
