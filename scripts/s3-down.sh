@@ -35,18 +35,9 @@ if [[ ! -e $data_dir ]]; then
 fi
 [[ -f $marker ]] || fail "$data_dir has no ${marker##*/} file, so scripts/s3-up.sh did not create it: leaving it alone"
 
-# Succeeds when process $1 runs binary $2 with this cluster's ceph.conf. A recycled PID that
-# now belongs to another program fails the check.
-is_cluster_daemon() {
-  local pid=$1 binary=$2 arg args=()
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "/usr/bin/$binary" ]] || return 1
-  mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
-  for arg in "${args[@]}"; do
-    [[ $arg == "$conf" ]] && return 0
-  done
-  return 1
-}
+# is_cluster_daemon, shared with the other S3 script.
+# shellcheck source=scripts/s3-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/s3-common.sh"
 
 # Waits up to $3 tenths of a second for process $1 (binary $2) to exit.
 wait_for_exit() {

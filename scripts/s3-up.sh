@@ -174,18 +174,9 @@ recorded_pid() {
   cat -- "$pid_dir/$1.pid" 2>/dev/null || true
 }
 
-# Succeeds when process $1 runs binary $2 with this cluster's ceph.conf. A recycled PID that
-# now belongs to another program fails the check.
-is_cluster_daemon() {
-  local pid=$1 binary=$2 arg args=()
-  [[ $pid =~ ^[0-9]+$ && -r /proc/$pid/cmdline ]] || return 1
-  [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "/usr/bin/$binary" ]] || return 1
-  mapfile -d '' args 2>/dev/null <"/proc/$pid/cmdline" || return 1
-  for arg in "${args[@]}"; do
-    [[ $arg == "$conf" ]] && return 0
-  done
-  return 1
-}
+# is_cluster_daemon, shared with the other S3 script.
+# shellcheck source=scripts/s3-common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/s3-common.sh"
 
 # Sends an S3 request signed with SigV4 by curl. Arguments: method, path, then curl options.
 s3_request() {
