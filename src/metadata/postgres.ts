@@ -130,6 +130,6 @@ const rejectedStates = /^(28|3D)/;
 function unavailable(error: unknown): BackendUnavailableError {
   const reason = error instanceof Error && error.message ? error.message : String(error);
   const code = (error as { code?: unknown } | undefined)?.code;
-  const what = typeof code === 'string' && rejectedStates.test(code) ? 'rejected the connection' : 'is unreachable';
-  return new BackendUnavailableError(`metadata database postgres ${what} (${reason})`, { cause: error });
+  const failure = typeof code === 'string' && rejectedStates.test(code) ? 'rejected the connection' : 'is unreachable';
+  return new BackendUnavailableError(`metadata database postgres ${failure} (${reason})`, { cause: error });
 }

@@ -119,11 +119,11 @@ export class S3SegmentWriter implements StorageWriter {
   /** Removes and returns the first `bytes` pending bytes as one buffer. */
   private takePending(bytes: number): Buffer {
     const all = this.pending.length === 1 ? (this.pending[0] as Buffer) : Buffer.concat(this.pending, this.pendingBytes);
-    const taken = all.subarray(0, bytes);
+    const part = all.subarray(0, bytes);
     const rest = all.subarray(bytes);
     this.pending = rest.byteLength > 0 ? [rest] : [];
     this.pendingBytes = rest.byteLength;
-    return taken;
+    return part;
   }
 
   private async abort(): Promise<void> {
