@@ -128,6 +128,8 @@ describe('configuration', () => {
       [{ BERTH_STORAGE_S3_ENDPOINT: 'ftp://store' }, /storage\.s3\.endpoint: .*expected an http:\/\/ or https:\/\/ URL/],
       [{ BERTH_STORAGE_S3_FORCE_PATH_STYLE: 'yes' }, /storage\.s3\.forcePathStyle: invalid value "yes": expected true or false/],
       [{ BERTH_STORAGE_S3_PART_SIZE_MIB: '4' }, /storage\.s3\.partSizeMib/],
+      [{ BERTH_STORAGE_S3_TIMEOUT_SECONDS: '0' }, /storage\.s3\.timeoutSeconds: invalid value "0": expected a number greater than 0/],
+      [{ BERTH_STORAGE_S3_REDIRECT_EXPIRES_SECONDS: 'soon' }, /storage\.s3\.redirect\.expiresSeconds: invalid value "soon": expected a whole number/],
       [{ BERTH_STORAGE_S3_PREFIX: '/absolute/../up' }, /storage\.s3\.prefix/],
     ];
     for (const [env, expected] of cases) assert.throws(() => loadConfig({ env }), expected, JSON.stringify(env));
